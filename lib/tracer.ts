@@ -1,0 +1,364 @@
+// The loader and run loop every tool shares: object lifecycle, the event
+// channel (ring buffer, or perf buffer when forced or missing), cgroup filter,
+// drop and loss reporting, libbpf log routing, signals, duration, cleanup.
+import { openSync, closeSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { forEachRecord } from './decode.js';
+import { ToolError, mapNativeError, usage } from './errors.js';
+import { BPF_MAP_TYPE, LogLevel, native, packageRoot } from './native.js';
+import type { NativeLink, NativeObject, NativeReader } from './native.js';
+import { Output } from './output.js';
+import { checkBtf, checkPrivileges, ensureTracefs } from './preflight.js';
+
+/** Options every tool takes. */
+export interface CommonArgs {
+	verbose: number;
+	json: boolean;
+	cgroup?: string;
+	perfBuffer: boolean;
+	duration?: number;
+}
+
+// Encoders for `const volatile` globals (little-endian, the BPF target's order
+// on x86 and arm64).
+export const u8 = (n: number | boolean): Buffer => Buffer.from([Number(n) & 0xff]);
+export const bool = u8;
+export function u32(n: number): Buffer {
+	const b = Buffer.alloc(4);
+	b.writeUInt32LE(n >>> 0);
+	return b;
+}
+export function s32(n: number): Buffer {
+	const b = Buffer.alloc(4);
+	b.writeInt32LE(n | 0);
+	return b;
+}
+export function u64(n: number | bigint): Buffer {
+	const b = Buffer.alloc(8);
+	b.writeBigUInt64LE(BigInt(n));
+	return b;
+}
+export function s64(n: number | bigint): Buffer {
+	const b = Buffer.alloc(8);
+	b.writeBigInt64LE(BigInt(n));
+	return b;
+}
+
+const RINGBUF_BYTES = 16 << 20;
+const WAKEUP_BYTES = 1 << 20;
+const DRAIN_MS = 10;
+const PERF_PAGES = 256;
+const DROPS_POLL_MS = 1000;
+
+/** Monotonic (bpf_ktime_get_ns) to wall-clock conversion. */
+export class Clock {
+	private readonly offsetUs: number;
+	private readonly offsetNsRem: number;
+	startNs = 0;
+	constructor() {
+		const off = native().clockOffsetNs();
+		this.offsetUs = Number(off / 1000n);
+		this.offsetNsRem = Number(off % 1000n);
+		this.startNs = this.nowNs();
+	}
+	nowNs(): number {
+		return Number(native().monotonicNs());
+	}
+	/** Unix time in seconds (microsecond precision) for a monotonic ns stamp. */
+	epochSeconds(monoNs: number): number {
+		return (this.offsetUs + Math.round((monoNs + this.offsetNsRem) / 1000)) / 1e6;
+	}
+	/** Seconds since tracing started. */
+	sinceStart(monoNs: number): number {
+		return (monoNs - this.startNs) / 1e9;
+	}
+}
+
+export function hhmmss(epochSec: number): string {
+	const d = new Date(epochSec * 1000);
+	const p = (n: number) => String(n).padStart(2, '0');
+	return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export interface OpenOptions {
+	/** const volatile globals to set before load */
+	globals?: Record<string, Buffer | undefined>;
+	/** programs to load (true) or leave out (false) */
+	autoload?: Record<string, boolean>;
+	/** generated layout fingerprints to verify: struct name -> LAYOUT string */
+	layouts?: Record<string, string>;
+	/** map sizes to change before load */
+	maps?: Record<string, { maxEntries?: number }>;
+}
+
+/** A loaded BPF object with the links attached from it. */
+export class LoadedObject {
+	constructor(
+		private readonly tracer: Tracer,
+		readonly obj: NativeObject,
+		readonly name: string,
+	) {}
+
+	private wrap(what: string, fn: () => NativeLink): NativeLink {
+		try {
+			return fn();
+		} catch (e) {
+			throw mapNativeError(e, `${this.name}: attaching ${what}`, this.tracer.takeLog());
+		}
+	}
+	/** Attach by the program's section (tp_btf, raw_tp, tracepoint/...). */
+	attach(prog: string): NativeLink {
+		return this.wrap(prog, () => this.obj.attach(prog));
+	}
+	tracepoint(prog: string, category: string, name: string): NativeLink {
+		return this.wrap(`${category}:${name}`, () => this.obj.attachTracepoint(prog, category, name));
+	}
+	rawTracepoint(prog: string, name: string): NativeLink {
+		return this.wrap(`raw_tp ${name}`, () => this.obj.attachRawTracepoint(prog, name));
+	}
+	uprobe(prog: string, opts: { path: string; pid?: number; offset?: number; func?: string; retprobe?: boolean }): NativeLink {
+		const what = `${opts.retprobe ? 'uretprobe' : 'uprobe'} ${opts.path}:${opts.func ?? `0x${(opts.offset ?? 0).toString(16)}`}`;
+		return this.wrap(what, () => this.obj.attachUprobe(prog, opts));
+	}
+	perfEvent(prog: string, opts: { type?: number; config?: number; cpu?: number; pid?: number; freq?: number; period?: number }): NativeLink {
+		return this.wrap(`perf_event cpu ${opts.cpu ?? -1}`, () => this.obj.attachPerfEvent(prog, opts));
+	}
+
+	/** Sum of a per-CPU u64 counter at key 0 (e.g. drops). */
+	percpuSum(map: string): number {
+		const v = this.obj.mapLookup(map, Buffer.alloc(4));
+		if (!v) return 0;
+		let n = 0;
+		for (let o = 0; o + 8 <= v.length; o += 8) n += Number(v.readBigUInt64LE(o));
+		return n;
+	}
+}
+
+type StopReason = 'signal' | 'duration' | 'stdout-closed' | 'done' | 'error';
+
+export class Tracer implements Disposable {
+	readonly out: Output;
+	clock!: Clock;
+	private readonly objects: LoadedObject[] = [];
+	private readonly readers: NativeReader[] = [];
+	private lostReported = 0;
+	private dropsSeen = new Map<LoadedObject, number>();
+	private stopFn: ((r: StopReason) => void) | undefined;
+	private stopped: StopReason | undefined;
+	private timers: NodeJS.Timeout[] = [];
+	private finalizers: (() => void)[] = [];
+	private closed = false;
+	usePerfBuffer = false;
+	tracefs = true;
+
+	constructor(
+		readonly tool: string,
+		readonly common: CommonArgs,
+		out?: Output,
+	) {
+		this.out = out ?? new Output({ json: common.json });
+		this.out.onClosed(() => this.stop('stdout-closed'));
+	}
+
+	/** Validate common options before anything touches the kernel. */
+	static validateCommon(c: CommonArgs): void {
+		if (c.cgroup !== undefined) {
+			if (!existsSync(c.cgroup) || !statSync(c.cgroup).isDirectory())
+				throw usage(`--cgroup ${c.cgroup}: no such directory`, 'give a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice');
+			if (!existsSync(join(c.cgroup, 'cgroup.procs')))
+				throw usage(`--cgroup ${c.cgroup}: not a cgroup v2 directory`, 'cgroup v2 is mounted at /sys/fs/cgroup on most systems');
+		}
+		if (c.duration !== undefined && !(c.duration > 0))
+			throw usage(`--duration ${c.duration}: must be a positive number of seconds`);
+	}
+
+	/** Privileges, BTF, tracefs (mounted if needed) and the event channel type. */
+	preflight(): void {
+		checkPrivileges();
+		checkBtf();
+		this.tracefs = ensureTracefs() !== 'unavailable';
+		const n = native();
+		n.setLogLevel(this.common.verbose >= 2 ? LogLevel.DEBUG : LogLevel.INFO);
+		this.usePerfBuffer = this.common.perfBuffer || !n.probeMapType(BPF_MAP_TYPE.RINGBUF);
+		if (!this.common.perfBuffer && this.usePerfBuffer && this.common.verbose)
+			this.out.info('ring buffers unavailable (Linux 5.8+): using a perf buffer');
+		this.clock = new Clock();
+	}
+
+	/** libbpf's messages since the last call; printed on stderr with -v. */
+	takeLog(): string {
+		const log = native().takeLog();
+		if (this.common.verbose && log) process.stderr.write(log);
+		return log;
+	}
+
+	/** Open, configure and load bpf/<name>.bpf.o. */
+	open(name: string, opts: OpenOptions = {}): LoadedObject {
+		const path = join(packageRoot, 'bpf', `${name}.bpf.o`);
+		let obj: NativeObject;
+		try {
+			obj = new (native().BpfObject)(path, name);
+		} catch (e) {
+			throw mapNativeError(e, `${name}: opening ${path}`, this.takeLog());
+		}
+		const lo = new LoadedObject(this, obj, name);
+		this.objects.push(lo);
+		for (const [struct, layout] of Object.entries(opts.layouts ?? {})) {
+			const l = obj.structLayout(struct);
+			const live = l && `${struct}:${l.size}:${l.members.map((m) => `${m.name}@${m.offset}+${m.size}`).join(',')}`;
+			if (live !== layout)
+				throw new ToolError('STALE_OBJECT', `${name}: bpf/${name}.bpf.o does not match its decoder (struct ${struct})`,
+					'rebuild with `npm run build:bpf` and reinstall');
+		}
+		const maps = new Set(obj.maps().map((m) => m.name));
+		const globals: Record<string, Buffer | undefined> = { ...opts.globals };
+		if (maps.has('events')) {
+			if (this.usePerfBuffer) {
+				obj.setMap('events', { type: BPF_MAP_TYPE.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 0 });
+				globals.use_perfbuf = u8(1);
+			} else {
+				obj.setMap('events', { maxEntries: RINGBUF_BYTES });
+				globals.wakeup_bytes = u32(WAKEUP_BYTES);
+			}
+		}
+		if (this.common.cgroup) globals.filter_cg = u8(1);
+		try {
+			for (const [k, v] of Object.entries(globals)) if (v) obj.setGlobal(k, v);
+			for (const [m, o] of Object.entries(opts.maps ?? {})) obj.setMap(m, o);
+			for (const [p, on] of Object.entries(opts.autoload ?? {})) obj.setAutoload(p, on);
+			obj.load();
+		} catch (e) {
+			throw mapNativeError(e, `${name}: loading BPF programs`, this.takeLog());
+		}
+		this.takeLog();
+		if (this.common.cgroup) this.setCgroup(lo, this.common.cgroup);
+		return lo;
+	}
+
+	private setCgroup(lo: LoadedObject, path: string): void {
+		const fd = openSync(path, 'r');
+		try {
+			const v = Buffer.alloc(4);
+			v.writeUInt32LE(fd);
+			lo.obj.mapUpdate('cgroup_map', Buffer.alloc(4), v);
+		} catch (e) {
+			throw mapNativeError(e, `${this.tool}: --cgroup ${path}`);
+		} finally {
+			closeSync(fd);
+		}
+	}
+
+	/**
+	 * Stream records from the object's `events` channel: each batch is split
+	 * into records, decoded and handed to onEvent; the rows are written once
+	 * per batch.
+	 */
+	stream<E>(
+		lo: LoadedObject,
+		decode: (v: DataView, o: number, len: number) => E,
+		onEvent: (e: E) => void,
+	): void {
+		const cb = (batch: Buffer, lost: number) => {
+			if (this.stopped && this.stopped !== 'done' && this.stopped !== 'signal' && this.stopped !== 'duration') return;
+			forEachRecord(batch, (v, o, len) => onEvent(decode(v, o, len)));
+			if (lost) this.reportLost(lost, 'perf buffer full');
+			this.out.flush();
+		};
+		let r: NativeReader;
+		try {
+			r = this.usePerfBuffer
+				? lo.obj.perfBuffer('events', cb, { pages: PERF_PAGES })
+				: lo.obj.ringBuffer('events', cb, { drainMs: DRAIN_MS });
+		} catch (e) {
+			throw mapNativeError(e, `${this.tool}: opening the event buffer`, this.takeLog());
+		}
+		this.readers.push(r);
+		this.dropsSeen.set(lo, 0);
+		if (this.timers.length === 0) {
+			const t = setInterval(() => this.checkDrops(), DROPS_POLL_MS);
+			t.unref();
+			this.timers.push(t);
+		}
+	}
+
+	private checkDrops(): void {
+		for (const [lo, seen] of this.dropsSeen) {
+			if (lo.obj.isClosed()) continue;
+			const n = lo.percpuSum('drops');
+			if (n > seen) {
+				this.dropsSeen.set(lo, n);
+				this.reportLost(n - seen, 'event buffer full');
+			}
+		}
+	}
+
+	/** Lost events are never silent: stderr, and a record in --json mode. */
+	reportLost(n: number, reason: string): void {
+		this.lostReported += n;
+		this.out.warn(`${n} events lost (${reason})`);
+		if (this.out.json) this.out.record({ type: 'lost', count: n, reason });
+		this.out.flush();
+	}
+
+	get lost(): number {
+		return this.lostReported;
+	}
+
+	/** Register work to do at the end (summaries), before objects close. */
+	atEnd(fn: () => void): void {
+		this.finalizers.push(fn);
+	}
+
+	/** The run loop: resolves when stopped by a signal, the duration, a closed stdout, or stop(). */
+	async run(): Promise<StopReason> {
+		this.clock.startNs = this.clock.nowNs();
+		const reason = await new Promise<StopReason>((resolve) => {
+			if (this.stopped) return resolve(this.stopped);
+			this.stopFn = resolve;
+			const onSig = () => this.stop('signal');
+			process.once('SIGINT', onSig);
+			process.once('SIGTERM', onSig);
+			this.finalizers.unshift(() => {
+				process.removeListener('SIGINT', onSig);
+				process.removeListener('SIGTERM', onSig);
+			});
+			if (this.common.duration) {
+				const t = setTimeout(() => this.stop('duration'), this.common.duration * 1000);
+				this.timers.push(t);
+			}
+		});
+		// drain what the kernel already delivered
+		if (reason !== 'stdout-closed') for (const r of this.readers) if (!r.isClosed()) r.consume();
+		this.checkDrops();
+		return reason;
+	}
+
+	stop(reason: StopReason = 'done'): void {
+		if (this.stopped) return;
+		this.stopped = reason;
+		this.stopFn?.(reason);
+	}
+
+	/** Detach everything and close every object (idempotent). */
+	close(): void {
+		if (this.closed) return;
+		this.closed = true;
+		for (const t of this.timers) clearTimeout(t);
+		for (const f of this.finalizers) {
+			try {
+				f();
+			} catch (e) {
+				if (!(e instanceof ToolError)) throw e;
+				this.out.warn(e.message);
+			}
+		}
+		this.out.flush();
+		for (const r of this.readers) r.close();
+		for (const o of this.objects) o.obj.close();
+		if (this.lostReported) this.out.info(`WARNING: ${this.lostReported} events lost in total`);
+	}
+
+	[Symbol.dispose](): void {
+		this.close();
+	}
+}

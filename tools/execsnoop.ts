@@ -121,6 +121,7 @@ export default defineTool<Opts>({
 				nr_execveat: raw ? s64(nr[1]) : undefined,
 			},
 		});
+		if (raw && a.verbose) t.out.info('tracefs unavailable: failed execs come from raw syscall tracepoints');
 		obj.attach('exec_success');
 		if (classic) {
 			obj.tracepoint('enter_execve', 'syscalls', 'sys_enter_execve');

@@ -1,0 +1,142 @@
+// Shared by the end-to-end tests: start a tool as a child process, wait until
+// it is attached (its banner on stderr), stop it with a signal, collect its
+// output, and check that nothing it attached is left in the kernel.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const cli = join(root, 'bin', 'ebpf-tools.js');
+
+/** Unique marker for one test's workload. */
+export function marker(prefix = 'ebt'): string {
+	return `${prefix}${process.pid}x${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * End-to-end tests need root. They skip only where privileges are missing,
+ * and not even then when EBPF_TOOLS_REQUIRE_E2E=1 (CI): there they fail.
+ */
+export function requireRoot(t: TestContext): boolean {
+	if (process.getuid?.() === 0) return true;
+	if (process.env.EBPF_TOOLS_REQUIRE_E2E === '1') throw new Error('end-to-end tests need root (EBPF_TOOLS_REQUIRE_E2E=1)');
+	t.skip('needs root');
+	return false;
+}
+
+export interface Result {
+	code: number | null;
+	signal: NodeJS.Signals | null;
+	stdout: string;
+	stderr: string;
+}
+
+export class ToolRun {
+	stdout = '';
+	stderr = '';
+	readonly exited: Promise<Result>;
+	linkIds: number[] = [];
+	constructor(readonly child: ChildProcess) {
+		child.stdout?.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+		child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+		this.exited = new Promise((resolve) => {
+			child.on('close', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+		});
+	}
+
+	get pid(): number {
+		return this.child.pid!;
+	}
+
+	/** Resolves once the tool printed its "Hit Ctrl-C" banner (it is attached). */
+	async attached(timeoutMs = 15000): Promise<void> {
+		const t0 = Date.now();
+		while (!/Hit Ctrl-C to end/.test(this.stderr)) {
+			if (this.child.exitCode !== null) throw new Error(`tool exited early (${this.child.exitCode}): ${this.stderr}`);
+			if (Date.now() - t0 > timeoutMs) throw new Error(`tool not attached after ${timeoutMs} ms: ${this.stderr}`);
+			await sleep(10);
+		}
+		this.linkIds = bpfLinkIds(this.pid);
+	}
+
+	/** Wait until stdout satisfies pred (or time out). */
+	async waitFor(pred: (stdout: string) => boolean, timeoutMs = 10000): Promise<void> {
+		const t0 = Date.now();
+		while (!pred(this.stdout)) {
+			if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for output; stdout so far:\n${this.stdout.slice(-2000)}\nstderr:\n${this.stderr}`);
+			if (this.child.exitCode !== null) return;
+			await sleep(20);
+		}
+	}
+
+	async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<Result> {
+		if (this.child.exitCode === null) this.child.kill(signal);
+		return this.exited;
+	}
+}
+
+export function startTool(args: string[], opts: SpawnOptions & { wrap?: string[] } = {}): ToolRun {
+	const { wrap = [], ...spawnOpts } = opts;
+	const argv = [...wrap, process.execPath, cli, ...args];
+	const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts });
+	return new ToolRun(child);
+}
+
+/** Run the CLI to completion (usage errors, --help, --duration runs). */
+export function runTool(args: string[], opts: { wrap?: string[]; input?: string; timeout?: number } = {}): Result {
+	const argv = [...(opts.wrap ?? []), process.execPath, cli, ...args];
+	const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: opts.timeout ?? 30000, input: opts.input });
+	return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** IDs of the BPF links a process holds open (from /proc/PID/fdinfo). */
+export function bpfLinkIds(pid: number): number[] {
+	const ids: number[] = [];
+	let fds: string[] = [];
+	try {
+		fds = readdirSync(`/proc/${pid}/fdinfo`);
+	} catch {
+		return ids;
+	}
+	for (const fd of fds) {
+		try {
+			if (!readlinkSync(`/proc/${pid}/fd/${fd}`).includes('bpf_link')) continue;
+			const m = /^link_id:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+			if (m) ids.push(Number(m[1]));
+		} catch {
+			/* fd closed meanwhile */
+		}
+	}
+	return ids;
+}
+
+/** Links among ids that still exist in the kernel. */
+export function linksStillPresent(ids: number[]): number[] {
+	if (!ids.length) return [];
+	const out = execFileSync('bpftool', ['-j', 'link', 'list'], { encoding: 'utf8' });
+	const live = new Set((JSON.parse(out || '[]') as { id: number }[]).map((l) => l.id));
+	return ids.filter((id) => live.has(id));
+}
+
+/** Parse NDJSON output into objects (ignores blank lines). */
+export function ndjson<T = Record<string, unknown>>(s: string): T[] {
+	return s
+		.split('\n')
+		.filter((l) => l.trim())
+		.map((l) => JSON.parse(l) as T);
+}
+
+/** Compile a C program for a test (gcc, or clang when asked). Returns the binary's path. */
+export function compileC(name: string, source: string, dir: string, opts: { cc?: string; flags?: string[] } = {}): string {
+	const src = join(dir, `${name}.c`);
+	const bin = join(dir, name);
+	execFileSync('sh', ['-c', 'cat > "$1"', 'sh', src], { input: source });
+	execFileSync(opts.cc ?? 'gcc', ['-O1', '-o', bin, src, ...(opts.flags ?? [])]);
+	return bin;
+}

@@ -8,7 +8,7 @@ import { ToolError, mapNativeError, usage } from './errors.js';
 import { BPF_MAP_TYPE, LogLevel, native, packageRoot } from './native.js';
 import type { NativeLink, NativeObject, NativeReader } from './native.js';
 import { Output } from './output.js';
-import { checkBtf, checkPrivileges, ensureTracefs } from './preflight.js';
+import { cgroup2Mounts, checkBtf, checkPrivileges, ensureTracefs, isCgroup2Dir } from './preflight.js';
 
 /** Options every tool takes. */
 export interface CommonArgs {
@@ -99,9 +99,14 @@ export class LoadedObject {
 		readonly name: string,
 	) {}
 
+	/** every link attached from this object; closed with it */
+	readonly links: NativeLink[] = [];
+
 	private wrap(what: string, fn: () => NativeLink): NativeLink {
 		try {
-			return fn();
+			const l = fn();
+			this.links.push(l);
+			return l;
 		} catch (e) {
 			throw mapNativeError(e, `${this.name}: attaching ${what}`, this.tracer.takeLog());
 		}
@@ -165,8 +170,11 @@ export class Tracer implements Disposable {
 		if (c.cgroup !== undefined) {
 			if (!existsSync(c.cgroup) || !statSync(c.cgroup).isDirectory())
 				throw usage(`--cgroup ${c.cgroup}: no such directory`, 'give a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice');
-			if (!existsSync(join(c.cgroup, 'cgroup.procs')))
-				throw usage(`--cgroup ${c.cgroup}: not a cgroup v2 directory`, 'cgroup v2 is mounted at /sys/fs/cgroup on most systems');
+			if (!isCgroup2Dir(c.cgroup)) {
+				const mounts = cgroup2Mounts();
+				throw usage(`--cgroup ${c.cgroup}: not a cgroup v2 directory`,
+					mounts.length ? `cgroup v2 is mounted at ${mounts.join(', ')}` : 'no cgroup v2 hierarchy is mounted');
+			}
 		}
 		if (c.duration !== undefined && !(c.duration > 0))
 			throw usage(`--duration ${c.duration}: must be a positive number of seconds`);
@@ -249,6 +257,9 @@ export class Tracer implements Disposable {
 	}
 
 	/**
+	 * Call before attaching: a perf buffer only accepts events once its
+	 * per-CPU slots are set, so events emitted earlier would count as drops.
+	 *
 	 * Stream records from the object's `events` channel: each batch is split
 	 * into records, decoded and handed to onEvent; the rows are written once
 	 * per batch.
@@ -259,7 +270,7 @@ export class Tracer implements Disposable {
 		onEvent: (e: E) => void,
 	): void {
 		const cb = (batch: Buffer, lost: number) => {
-			if (this.stopped && this.stopped !== 'done' && this.stopped !== 'signal' && this.stopped !== 'duration') return;
+			if (this.out.closed) return;
 			forEachRecord(batch, (v, o, len) => onEvent(decode(v, o, len)));
 			if (lost) this.reportLost(lost, 'perf buffer full');
 			this.out.flush();

@@ -350,6 +350,10 @@ static void handle_close(struct handle *h)
 		break;
 	}
 	}
+	/* a child whose wrapper is already gone is freed here (or when its uv
+	 * handles finish closing) */
+	if (h->kind != H_OBJECT)
+		maybe_free(h);
 }
 
 static void handle_finalize(napi_env env, void *data, void *hint)
@@ -358,8 +362,12 @@ static void handle_finalize(napi_env env, void *data, void *hint)
 
 	(void)env;
 	(void)hint;
-	handle_close(h);
 	h->js_gone = true;
+	/* A link or reader whose wrapper is collected stays attached: it belongs
+	 * to its object until closed explicitly or with the object. */
+	if (h->parent && !h->closed)
+		return;
+	handle_close(h);
 	maybe_free(h);
 }
 

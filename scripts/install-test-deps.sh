@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(
 	clang llvm bpftool libbpf-dev libelf-dev gcc make       # bpf/ build + freshness check, test workloads
+	binutils systemtap-sdt-dev                              # readelf; sys/sdt.h for USDT test programs
 	util-linux iproute2 nftables procps                     # setpriv/unshare/mount, network namespaces, packet loss
 	man-db groff-base                                       # man pages render without warnings
 )

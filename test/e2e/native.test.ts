@@ -1,16 +1,20 @@
 // The addon's contract, against the real kernel: handles, lifetimes, map
 // operations, errors, batching.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { forEachRecord } from '../../lib/decode.js';
 import { decodeExecEvent } from '../../lib/gen/execsnoop.js';
+import { decodeStEvent } from '../../lib/gen/selftest.js';
+import type { StEvent } from '../../lib/gen/selftest.js';
 import { native, packageRoot } from '../../lib/native.js';
 import type { NativeObject } from '../../lib/native.js';
-import { bpfLinkIds, linksStillPresent, marker, requireRoot, sleep } from './helpers.js';
+import { bpfLinkIds, compileC, linksStillPresent, marker, requireRoot, sleep } from './helpers.js';
 
 const OBJ = join(packageRoot, 'bpf', 'execsnoop.bpf.o');
 const FAIL_PROGS = ['enter_execve', 'enter_execveat', 'exit_execve', 'exit_execveat', 'raw_sys_enter', 'raw_sys_exit'];
@@ -129,4 +133,82 @@ test('the monotonic-to-realtime offset matches the wall clock', (t) => {
 	const n = native();
 	const epochMs = Number((n.monotonicNs() + n.clockOffsetNs()) / 1000000n);
 	assert.ok(Math.abs(epochMs - Date.now()) < 50);
+});
+
+const TARGET_C = `#include <stdio.h>
+#include <sys/sdt.h>
+__attribute__((noinline)) long st_target(long x) { __asm__ volatile(""); return x * 2; }
+int main(void) {
+	char line[16];
+	while (fgets(line, sizeof(line), stdin)) {
+		long r = st_target(21);
+		DTRACE_PROBE1(ebt, hit, r);
+		printf("done\\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+`;
+
+/** File offset of a symbol: its address mapped through the segment that holds it. */
+function symbolFileOffset(bin: string, sym: string): number {
+	const syms = spawnSync('readelf', ['-sW', bin], { encoding: 'utf8' }).stdout;
+	const m = new RegExp(`^\\s*\\d+: ([0-9a-f]+)\\s+\\d+ FUNC\\s+\\w+\\s+\\w+\\s+\\d+ ${sym}$`, 'm').exec(syms);
+	assert.ok(m, `${sym} not in ${bin}`);
+	const addr = parseInt(m[1], 16);
+	const segs = spawnSync('readelf', ['-lW', bin], { encoding: 'utf8' }).stdout;
+	for (const l of segs.split('\n')) {
+		const s = /^\s*LOAD\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x[0-9a-f]+ 0x([0-9a-f]+)/.exec(l);
+		if (!s) continue;
+		const [off, vaddr, filesz] = [parseInt(s[1], 16), parseInt(s[2], 16), parseInt(s[3], 16)];
+		if (addr >= vaddr && addr < vaddr + filesz) return addr - vaddr + off;
+	}
+	throw new Error('no segment');
+}
+
+test('attach types: uprobe by name and by offset, uretprobe, USDT with cookie, raw_tp, perf_event', async (t) => {
+	if (!requireRoot(t)) return;
+	const dir = mkdtempSync(join(tmpdir(), 'ebt-'));
+	t.after(() => rmSync(dir, { recursive: true, force: true }));
+	const bin = compileC('st_target', TARGET_C, dir);
+	const proc = spawn(bin, [], { stdio: ['pipe', 'pipe', 'ignore'] });
+	t.after(() => proc.kill());
+	let out = '';
+	proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+	const o = new (native().BpfObject)(join(packageRoot, 'bpf', 'selftest.bpf.o'), 'selftest');
+	t.after(() => o.close());
+	o.setGlobal('targ_pid', Buffer.from(new Uint32Array([proc.pid!]).buffer));
+	o.load();
+	const events: StEvent[] = [];
+	o.ringBuffer('events', (b) => forEachRecord(b, (v, off, len) => events.push(decodeStEvent(v, off, len))), { drainMs: 5 });
+	o.attachUprobe('on_uprobe', { path: bin, func: 'st_target', pid: proc.pid });
+	o.attachUprobe('on_uprobe', { path: bin, offset: symbolFileOffset(bin, 'st_target') });
+	o.attachUprobe('on_uretprobe', { path: bin, func: 'st_target', retprobe: true });
+	o.attachUsdt('on_usdt', { path: bin, provider: 'ebt', name: 'hit', cookie: 7 });
+	const n = native().numPossibleCpus();
+	for (let cpu = 0; cpu < n; cpu++) o.attachPerfEvent('on_sample', { cpu, freq: 1000 });
+	proc.stdin!.write('go\n');
+	const t0 = Date.now();
+	while ((events.length < 4 || !out) && Date.now() - t0 < 5000) await sleep(20);
+	assert.equal(out, 'done\n');
+	const byKind = (k: number) => events.filter((e) => e.kind === k);
+	assert.deepEqual(byKind(1).map((e) => e.value), [21, 21]); // by name and by offset
+	assert.deepEqual(byKind(2).map((e) => e.value), [42]);
+	assert.deepEqual(byKind(3).map((e) => [e.value, e.cookie]), [[42, 7]]);
+	assert.ok(events.every((e) => e.pid === proc.pid));
+	// raw_tp: a second object without the pid filter sees an exec
+	const r = new (native().BpfObject)(join(packageRoot, 'bpf', 'selftest.bpf.o'), 'selftest');
+	t.after(() => r.close());
+	r.load();
+	const execs: StEvent[] = [];
+	r.ringBuffer('events', (b) => forEachRecord(b, (v, off, len) => execs.push(decodeStEvent(v, off, len))), { drainMs: 5 });
+	r.attachRawTracepoint('on_raw_exec', 'sched_process_exec');
+	const child = spawnSync('/bin/true');
+	await sleep(100);
+	assert.ok(execs.some((e) => e.kind === 4 && e.pid === child.pid));
+	// perf_event: the software clock sampled every CPU meanwhile
+	const samples = o.mapLookup('samples', Buffer.alloc(4))!;
+	let total = 0n;
+	for (let off = 0; off < samples.length; off += 8) total += samples.readBigUInt64LE(off);
+	assert.ok(total > 0n, 'no perf_event samples');
 });

@@ -38,6 +38,13 @@ test('close is idempotent and an object closes its links and readers', async (t)
 	assert.ok(o.isClosed() && l.isClosed() && r.isClosed());
 	l.close();
 	assert.deepEqual(linksStillPresent(ids), []);
+	{
+		using scoped = loaded();
+		scoped.attach('exec_success');
+		assert.ok(!scoped.isClosed());
+		var escaped = scoped;
+	}
+	assert.ok(escaped.isClosed(), '`using` did not close the object');
 	assert.throws(() => o.maps(), /closed/);
 });
 

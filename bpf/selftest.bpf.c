@@ -75,4 +75,12 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
+/* Rejected by the verifier on purpose (dereferences a scalar): not loaded
+ * unless a test turns autoload on, to check the error path. */
+SEC("?raw_tp/sched_process_exec")
+int bad_prog(void *ctx)
+{
+	return *(volatile int *)(long)bpf_get_prandom_u32();
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

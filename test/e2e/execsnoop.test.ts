@@ -279,10 +279,10 @@ test('--duration ends the tool by itself', async (t) => {
 	assert.match(res.stdout, /^PCOMM/);
 });
 
-test('`| head -n 2` ends the tool quietly with status 0', async (t) => {
+test('`| head -1` ends the tool quietly with status 0', async (t) => {
 	if (!requireRoot(t)) return;
 	const mk = marker('head');
-	const sh = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${cli}" execsnoop | head -n 2`], {
+	const sh = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${cli}" execsnoop | head -1`], {
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
 	let out = '';
@@ -298,7 +298,7 @@ test('`| head -n 2` ends the tool quietly with status 0', async (t) => {
 		await sleep(20);
 	}
 	assert.equal(await done, 0, err);
-	assert.equal(out.split('\n').length, 3);
+	assert.equal(out, 'PCOMM            PID     PPID    RET ARGS\n');
 	assert.doesNotMatch(err, /Error|at .*\.js/);
 });
 

@@ -12,6 +12,7 @@ import { forEachRecord } from '../../lib/decode.js';
 import { decodeExecEvent } from '../../lib/gen/execsnoop.js';
 import { decodeStEvent } from '../../lib/gen/selftest.js';
 import type { StEvent } from '../../lib/gen/selftest.js';
+import { mapNativeError } from '../../lib/errors.js';
 import { native, packageRoot } from '../../lib/native.js';
 import type { NativeObject } from '../../lib/native.js';
 import { bpfLinkIds, compileC, linksStillPresent, marker, requireRoot, sleep } from './helpers.js';
@@ -218,4 +219,28 @@ test('attach types: uprobe by name and by offset, uretprobe, USDT with cookie, r
 	let total = 0n;
 	for (let off = 0; off < samples.length; off += 8) total += samples.readBigUInt64LE(off);
 	assert.ok(total > 0n, 'no perf_event samples');
+});
+
+test('a verifier rejection maps to one line, with the full log kept for -v', (t) => {
+	if (!requireRoot(t)) return;
+	const n = native();
+	n.takeLog();
+	const o = new (n.BpfObject)(join(packageRoot, 'bpf', 'selftest.bpf.o'), 'selftest');
+	t.after(() => o.close());
+	o.setAutoload('bad_prog', true);
+	let caught: unknown;
+	try {
+		o.load();
+	} catch (e) {
+		caught = e;
+	}
+	assert.ok(caught, 'load should fail');
+	const log = n.takeLog();
+	assert.match(log, /BEGIN PROG LOAD LOG/);
+	const err = mapNativeError(caught, 'selftest: loading BPF programs', log);
+	assert.equal(err.code, 'VERIFIER');
+	assert.equal(err.exitCode, 1);
+	assert.match(err.message, /^selftest: loading BPF programs: the verifier rejected a program: .*invalid mem access/);
+	assert.ok(!err.message.includes('\n'));
+	assert.equal(err.detail, log);
 });

@@ -133,6 +133,13 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 	const spec = (await entry.load()).default;
 	const verbose = args.some((a) => /^-v+$/.test(a) || a === '--verbose');
 	let tracer: Tracer | undefined;
+	// an error thrown from a timer or callback ends the run like any other:
+	// cleanly, as one line
+	const onUncaught = (e: unknown) => {
+		if (tracer) return tracer.fail(e);
+		throw e;
+	};
+	process.on('uncaughtException', onUncaught);
 	try {
 		if (args.includes('--help') || args.includes('-h')) {
 			process.stdout.write((await help(spec)) + '\n');
@@ -168,6 +175,7 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 		return err.exitCode;
 	} finally {
 		tracer?.close();
+		process.removeListener('uncaughtException', onUncaught);
 	}
 }
 

@@ -3,7 +3,7 @@
 // drop and loss reporting, libbpf log routing, signals, duration, cleanup.
 import { openSync, closeSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { forEachRecord } from './decode.js';
+import { DecodeError, forEachRecord } from './decode.js';
 import { ToolError, mapNativeError, usage } from './errors.js';
 import { BPF_MAP_TYPE, LogLevel, native, packageRoot } from './native.js';
 import type { NativeLink, NativeObject, NativeReader } from './native.js';
@@ -153,6 +153,8 @@ export class Tracer implements Disposable {
 	private timers: NodeJS.Timeout[] = [];
 	private finalizers: (() => void)[] = [];
 	private closed = false;
+	private failure: unknown;
+	private malformed = 0;
 	usePerfBuffer = false;
 	tracefs = true;
 
@@ -270,10 +272,25 @@ export class Tracer implements Disposable {
 		onEvent: (e: E) => void,
 	): void {
 		const cb = (batch: Buffer, lost: number) => {
-			if (this.out.closed) return;
-			forEachRecord(batch, (v, o, len) => onEvent(decode(v, o, len)));
-			if (lost) this.reportLost(lost, 'perf buffer full');
-			this.out.flush();
+			if (this.out.closed || this.failure) return;
+			try {
+				forEachRecord(batch, (v, o, len) => {
+					let e: E;
+					try {
+						e = decode(v, o, len);
+					} catch (err) {
+						if (!(err instanceof DecodeError)) throw err;
+						this.malformed++;
+						return;
+					}
+					onEvent(e);
+				});
+				if (lost) this.reportLost(lost, 'perf buffer full');
+				this.out.flush();
+			} catch (err) {
+				// a handler error ends the run cleanly and is reported as one line
+				this.fail(err);
+			}
 		};
 		let r: NativeReader;
 		try {
@@ -339,9 +356,17 @@ export class Tracer implements Disposable {
 			}
 		});
 		// drain what the kernel already delivered
-		if (reason !== 'stdout-closed') for (const r of this.readers) if (!r.isClosed()) r.consume();
+		if (reason !== 'stdout-closed' && reason !== 'error') for (const r of this.readers) if (!r.isClosed()) r.consume();
 		this.checkDrops();
+		if (this.malformed) this.out.warn(`${this.malformed} malformed records skipped (object and decoder out of step?)`);
+		if (this.failure) throw mapNativeError(this.failure, this.tool);
 		return reason;
+	}
+
+	/** End the run because of an error; run() throws it after cleaning up. */
+	fail(err: unknown): void {
+		this.failure ??= err;
+		this.stop('error');
 	}
 
 	stop(reason: StopReason = 'done'): void {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cgroup2Mounts } from '../../lib/preflight.js';
-import { cli, compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool } from './helpers.js';
+import { cli, compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs } from './helpers.js';
 
 interface Ev {
 	ts: number;
@@ -315,11 +315,7 @@ test('without CAP_BPF/CAP_SYS_ADMIN: a one-line permission error, exit 1', async
 test('tracefs unmounted in a private mount namespace: the tool mounts it and works', async (t) => {
 	if (!requireRoot(t)) return;
 	const mk = marker('ns');
-	const run = startTool(['execsnoop', '-x'], {
-		wrap: ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
-			'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; ' +
-			'test ! -e /sys/kernel/tracing/events || exit 9; exec "$0" "$@"'],
-	});
+	const run = startTool(['execsnoop', '-x'], { wrap: withoutTracefs() });
 	await run.attached();
 	spawnSync(`/nonexistent-${mk}`);
 	spawnSync('/bin/true', [`${mk}-ok`]);
@@ -334,9 +330,7 @@ test('no tracefs and no CAP_SYS_ADMIN to mount it: -x falls back to raw syscall 
 	const mk = marker('raw');
 	const caps = '-all,+bpf,+perfmon';
 	const run = startTool(['execsnoop', '-x', '-v'], {
-		wrap: ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
-			'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; exec "$0" "$@"',
-			'setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`],
+		wrap: withoutTracefs('setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`),
 	});
 	await run.attached();
 	assert.match(run.stderr, /raw syscall tracepoints/);

@@ -154,3 +154,13 @@ export function compileC(name: string, source: string, dir: string, opts: { cc?:
 	execFileSync(opts.cc ?? 'gcc', ['-O1', '-o', bin, src, ...(opts.flags ?? [])]);
 	return bin;
 }
+
+/**
+ * A wrapper (for startTool's `wrap`) that runs the tool in a private mount
+ * namespace where tracefs and debugfs are unmounted, then execs `inner...`.
+ */
+export function withoutTracefs(...inner: string[]): string[] {
+	return ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+		'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; ' +
+		'test ! -e /sys/kernel/tracing/events || exit 9; exec "$0" "$@"', ...inner];
+}

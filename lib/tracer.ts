@@ -23,6 +23,11 @@ export interface CommonArgs {
 // on x86 and arm64).
 export const u8 = (n: number | boolean): Buffer => Buffer.from([Number(n) & 0xff]);
 export const bool = u8;
+export function u16(n: number): Buffer {
+	const b = Buffer.alloc(2);
+	b.writeUInt16LE(n & 0xffff);
+	return b;
+}
 export function u32(n: number): Buffer {
 	const b = Buffer.alloc(4);
 	b.writeUInt32LE(n >>> 0);

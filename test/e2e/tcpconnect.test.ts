@@ -3,22 +3,11 @@
 // filters (matching and excluded), counts, IPv6.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { linksStillPresent, ndjson, requireRoot, startTool as start } from './helpers.js';
-import type { ToolRun } from './helpers.js';
+import { linksStillPresent, ndjson, requireRoot, startTool } from './helpers.js';
 import { Workload, closedPort, commMarker } from './tcp-workload.js';
 
 const w = new Workload();
-const running: ToolRun[] = [];
-/** Tools started here are stopped at the end even when a test fails. */
-function startTool(args: string[]): ToolRun {
-	const r = start(args);
-	running.push(r);
-	return r;
-}
-after(async () => {
-	await Promise.all(running.map((r) => r.stop()));
-	w.close();
-});
+after(() => w.close());
 
 interface Ev {
 	pid: number;

@@ -35,15 +35,12 @@ function ipv4(b: Bytes, o = 0): string {
 	return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
 
-/** IPv6 text as inet_ntop writes it (RFC 5952: longest zero run compressed, ::ffff:a.b.c.d). */
+/** IPv6 text as glibc's inet_ntop writes it (RFC 5952: longest zero run compressed, ::ffff:a.b.c.d). */
 export function ipv6(b: Bytes): string {
 	const w: number[] = [];
 	for (let i = 0; i < 8; i++) w.push((b[2 * i] << 8) | b[2 * i + 1]);
-	// IPv4-mapped and IPv4-compatible forms keep the dotted quad, as glibc does
-	if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0) {
-		if (w[5] === 0xffff) return `::ffff:${ipv4(b, 12)}`;
-		if (w[5] === 0 && (w[6] !== 0 || w[7] > 1)) return `::${ipv4(b, 12)}`;
-	}
+	// IPv4-mapped addresses keep the dotted quad, as glibc prints them
+	if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) return `::ffff:${ipv4(b, 12)}`;
 	let best = -1;
 	let bestLen = 1; // a single zero word is not compressed
 	for (let i = 0; i < 8; ) {

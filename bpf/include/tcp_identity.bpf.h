@@ -129,7 +129,8 @@ static __always_inline void ident_own(struct sk_ident *id)
 
 /*
  * Bookkeeping for every inet_sock_set_state of a TCP socket. Returns the
- * socket's entry (NULL only when the map is unusable). The caller removes the
+ * socket's entry (NULL at a CLOSE of a socket never seen, or when the map is
+ * full of sockets in use). The caller removes the
  * entry with ident_forget() after handling newstate == TCP_CLOSE.
  */
 static __always_inline struct sk_ident *
@@ -138,7 +139,8 @@ ident_on_state(const struct sock *sk, int oldstate, int newstate, __u64 now)
 	struct sk_ident *id;
 	__u16 port;
 
-	id = ident_get_or_new(sk);
+	/* a socket first seen at its CLOSE has nothing to remember */
+	id = newstate == TCP_CLOSE ? ident_get(sk) : ident_get_or_new(sk);
 	if (!id)
 		return NULL;
 	if (newstate < TCP_FIN_WAIT1 && !id->birth_ns)

@@ -3,7 +3,7 @@
 // attributed to their own process; -m filtered in the kernel; CSV; filters.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { linksStillPresent, ndjson, requireRoot, startTool } from './helpers.js';
+import { linksStillPresent, ndjson, requireRoot, startTool, withoutTracefs } from './helpers.js';
 import { Workload, commMarker } from './tcp-workload.js';
 
 const w = new Workload();
@@ -163,4 +163,24 @@ test('tcplife: IPv6 sessions on ::1 with -w; -s CSV exactly as BCC; --no-header'
 	const bl = rb.stdout.split('\n').filter(Boolean);
 	assert.ok(!bl.some((l) => l.startsWith('PID,')), rb.stdout);
 	assert.deepEqual(bl.find((l) => l.includes(title))!.split(',').slice(0, 4), [String(c.pid), title, '6', '::1']);
+});
+
+test('tcplife without tracefs (and no CAP_SYS_ADMIN to mount it): the server side is still attributed, at its close', async (t) => {
+	if (!requireRoot(t)) return;
+	const srv = await server('127.0.0.1');
+	const caps = '-all,+bpf,+perfmon';
+	const tool = startTool(['tcplife', '--json', '-L', String(srv.port), '-v'], {
+		wrap: withoutTracefs('setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`),
+	});
+	await tool.attached();
+	const title = commMarker('tln');
+	const c = w.start('session', title, ['127.0.0.1', srv.port, TX, RX, 50]);
+	const done = await c.message<Done>('done');
+	await tool.waitFor((o) => ndjson(o).length >= 1);
+	const r = await tool.stop();
+	assert.equal(r.code, 0, r.stderr);
+	assert.match(r.stderr, /tracefs unavailable/);
+	const evs = ndjson<Life>(r.stdout);
+	assert.equal(evs.length, 1, r.stdout);
+	assert.deepEqual([evs[0].pid, evs[0].comm, evs[0].rport, evs[0].tx_kb, evs[0].rx_kb], [srv.s.pid, srv.title, done.sessions[0].lport, 30, 100]);
 });

@@ -4,11 +4,11 @@
  *
  * tcp:tcp_retransmit_skb as tp_btf with typed arguments (the classic
  * tracepoint's context struct was renamed from trace_event_raw_tcp_event_sk_skb
- * to trace_event_raw_tcp_retransmit_skb when the err argument arrived, 6.13).
+ * to trace_event_raw_tcp_retransmit_skb when it gained the err argument).
  * Retransmits run from timers and ACK processing in softirq, so the PID comes
  * from the shared identity map (tcp_identity.bpf.h), not from the current
- * task. Only retransmits the kernel completed are reported (err == 0 where the
- * tracepoint has err), with the segment count the kernel adds to RetransSegs.
+ * task. Each event carries the segment count the kernel adds to RetransSegs,
+ * and, where the tracepoint has it the error of a failed attempt.
  * Tail loss probes (-l) need a kprobe on tcp_send_loss_probe; user space
  * attaches it only where that really works.
  */
@@ -49,7 +49,7 @@ static __always_inline void count(struct retrans_event *e)
 	__sync_fetch_and_add(&c->segs, e->segs);
 }
 
-static __always_inline int trace(void *ctx, const struct sock *sk, const struct sk_buff *skb, __u8 type)
+static __always_inline int trace(void *ctx, const struct sock *sk, const struct sk_buff *skb, __u8 type, int err)
 {
 	struct retrans_event *e;
 	struct sk_ident *id;
@@ -74,6 +74,7 @@ static __always_inline int trace(void *ctx, const struct sock *sk, const struct 
 	e->dport = sk_dport(sk);
 	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	e->type = type;
+	e->err = err;
 	e->seq = 0;
 	e->segs = 1;
 	if (skb) {
@@ -98,21 +99,18 @@ static __always_inline int trace(void *ctx, const struct sock *sk, const struct 
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tcpretrans_skb, const struct sock *sk, const struct sk_buff *skb)
 {
-	/* 6.13+: the tracepoint also fires for failed attempts (err != 0),
-	 * which the kernel does not count as retransmitted */
-	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb, err)) {
-		int err = (int)ctx[2];
+	/* newer kernels: the tracepoint also fires for failed attempts (err != 0) */
+	int err = 0;
 
-		if (err)
-			return 0;
-	}
-	return trace(ctx, sk, skb, RETRANS_TYPE_RETRANSMIT);
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb, err))
+		err = (int)ctx[2];
+	return trace(ctx, sk, skb, RETRANS_TYPE_RETRANSMIT, err);
 }
 
 SEC("kprobe/tcp_send_loss_probe")
 int BPF_KPROBE(tcpretrans_tlp, struct sock *sk)
 {
-	return trace(ctx, sk, NULL, RETRANS_TYPE_TLP);
+	return trace(ctx, sk, NULL, RETRANS_TYPE_TLP, 0);
 }
 
 SEC("tp_btf/inet_sock_set_state")

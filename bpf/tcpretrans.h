@@ -20,6 +20,8 @@ struct retrans_event {
 	__u16 family;		/* AF_INET, AF_INET6 */
 	__u8 type;		/* RETRANS_TYPE_* */
 	__u8 pad;
+	__s32 err;		/* 0, or the error of a failed attempt (kernels with the err argument) */
+	__u8 pad2[4];
 };
 
 /* -c: retransmitted segments per flow, counted in the kernel. */

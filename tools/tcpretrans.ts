@@ -100,6 +100,7 @@ export default defineTool<Opts>({
 			{ header: 'STATE', key: 'state', width: a.sequence ? 12 : undefined, text: (e) => tcpState(e.state) },
 			{ header: 'SEQ', key: 'seq', show: !!a.sequence, text: (e) => String(e.seq), json: (e) => (a.sequence ? e.seq : undefined) },
 			{ key: 'segs', json: (e) => e.segs },
+			{ key: 'err', json: (e) => e.err },
 		]);
 		t.stream(obj, decodeRetransEvent, (e) => t.out.event(cols, e));
 		t.atEnd(() => {

@@ -15,16 +15,17 @@ export interface RetransEvent {
 	dport: number;
 	family: number;
 	type: number;
+	err: number;
 }
 
 /** Size of struct retrans_event; records may be shorter only by the variable tail. */
-export const RETRANS_EVENT_SIZE = 80;
-export const RETRANS_EVENT_MIN_SIZE = 80;
+export const RETRANS_EVENT_SIZE = 88;
+export const RETRANS_EVENT_MIN_SIZE = 88;
 /** Layout fingerprint, compared with the loaded object's BTF at open. */
-export const RETRANS_EVENT_LAYOUT = 'retrans_event:80:ts_ns@0+8,saddr@8+16,daddr@24+16,comm@40+16,pid@56+4,seq@60+4,segs@64+4,state@68+4,lport@72+2,dport@74+2,family@76+2,type@78+1,pad@79+1';
+export const RETRANS_EVENT_LAYOUT = 'retrans_event:88:ts_ns@0+8,saddr@8+16,daddr@24+16,comm@40+16,pid@56+4,seq@60+4,segs@64+4,state@68+4,lport@72+2,dport@74+2,family@76+2,type@78+1,pad@79+1,err@80+4,pad2@84+4';
 
 export function decodeRetransEvent(v: DataView, o: number, len: number): RetransEvent {
-	if (len < 80) throw new DecodeError('retrans_event', len, 80);
+	if (len < 88) throw new DecodeError('retrans_event', len, 88);
 	return {
 		ts_ns: u64(v, o),
 		saddr: [v.getUint8(o + 8 + 0), v.getUint8(o + 8 + 1), v.getUint8(o + 8 + 2), v.getUint8(o + 8 + 3), v.getUint8(o + 8 + 4), v.getUint8(o + 8 + 5), v.getUint8(o + 8 + 6), v.getUint8(o + 8 + 7), v.getUint8(o + 8 + 8), v.getUint8(o + 8 + 9), v.getUint8(o + 8 + 10), v.getUint8(o + 8 + 11), v.getUint8(o + 8 + 12), v.getUint8(o + 8 + 13), v.getUint8(o + 8 + 14), v.getUint8(o + 8 + 15)],
@@ -38,6 +39,7 @@ export function decodeRetransEvent(v: DataView, o: number, len: number): Retrans
 		dport: v.getUint16(o + 74, true),
 		family: v.getUint16(o + 76, true),
 		type: v.getUint8(o + 78),
+		err: v.getInt32(o + 80, true),
 	};
 }
 

@@ -95,6 +95,7 @@ interface Rt {
 	state: string;
 	seq?: number;
 	segs: number;
+	err: number;
 }
 
 /** One lossy transfer from the client namespace; returns the flow and the kernel's RetransSegs delta. */
@@ -127,12 +128,19 @@ test('tcpretrans: retransmits of a lossy flow agree with the kernel RetransSegs;
 	const f = await lossyTransfer([json, count, text, v6]);
 	assert.ok(f.delta > 0, 'the drop rule caused no retransmits');
 	const flow = (e: Rt) => e.laddr === C_ADDR && e.raddr === S_ADDR && e.lport === f.lport && e.rport === f.port;
+	// every segment the kernel counted has been reported once the tool's sum reaches it
 	await json.waitFor((o) => ndjson<Rt>(o).filter(flow).reduce((n, e) => n + e.segs, 0) >= f.delta);
 	const [rj, rc, rt, r6] = await Promise.all([json.stop(), count.stop(), text.stop(), v6.stop()]);
 	for (const r of [rj, rc, rt, r6]) assert.equal(r.code, 0, r.stderr);
 
 	const evs = ndjson<Rt>(rj.stdout).filter(flow);
-	assert.equal(evs.reduce((n, e) => n + e.segs, 0), f.delta, 'segments retransmitted, tool vs RetransSegs');
+	// RetransSegs counts a retransmit before handing it to the device; the
+	// tracepoint (6.13+) also reports attempts that failed (err != 0), some
+	// before that point (-EBUSY: previous copy still queued) and some after.
+	// Without failures (the usual case) the sums are equal.
+	const sent = evs.filter((e) => e.err === 0).reduce((n, e) => n + e.segs, 0);
+	const all = evs.reduce((n, e) => n + e.segs, 0);
+	assert.ok(sent <= f.delta && f.delta <= all, `segments: tool ${sent} sent, ${all} attempted; kernel RetransSegs ${f.delta}`);
 	for (const e of evs) {
 		assert.equal(e.pid, f.client.pid);
 		assert.equal(e.comm, f.title);
@@ -145,12 +153,12 @@ test('tcpretrans: retransmits of a lossy flow agree with the kernel RetransSegs;
 	const key = `${`[${C_ADDR}]#${f.lport}`.padEnd(20)} <-> ${`[${S_ADDR}]#${f.port}`.padEnd(20)}`;
 	const row = lines.filter((l) => l.startsWith(key));
 	assert.equal(row.length, 1, rc.stdout);
-	assert.deepEqual(row[0].slice(key.length).trim().split(/\s+/).map(Number), [evs.length, f.delta]);
+	assert.deepEqual(row[0].slice(key.length).trim().split(/\s+/).map(Number), [evs.length, all]);
 
 	const tl = rt.stdout.split('\n');
 	assert.equal(tl[0], 'TIME     PID     IP LADDR:LPORT          T> RADDR:RPORT          STATE        SEQ');
-	const mine = tl.filter((l) => l.includes(` ${C_ADDR}:${f.lport} `) && l.includes(` ${S_ADDR}:${f.port} `));
-	assert.equal(mine.length, evs.length);
+	const mine = tl.filter((l) => l.split(/\s+/)[3] === `${C_ADDR}:${f.lport}` && l.split(/\s+/)[5] === `${S_ADDR}:${f.port}`);
+	assert.equal(mine.length, evs.length, `text:\n${mine.join("\n")}\njson:\n${evs.map((e) => JSON.stringify(e)).join("\n")}`);
 	for (const l of mine) {
 		const p = l.split(/\s+/);
 		assert.match(p[0], /^\d\d:\d\d:\d\d$/);

@@ -262,17 +262,6 @@ export default defineTool<Opts>({
 				nr_openat2: !classic ? s64(nr[2]) : undefined,
 			},
 		});
-		if (!classic) {
-			if (a.verbose) t.out.info('tracefs unavailable: using raw syscall tracepoints (slower: they run for every syscall)');
-			obj.attach('raw_sys_exit');
-			obj.attach('raw_sys_enter');
-		} else {
-			if (a.verbose) t.out.info(`tracing ${calls.join(', ')}`);
-			// exits first: an entry without its exit would linger in the table
-			for (const s of calls) obj.tracepoint(`exit_${s}`, 'syscalls', `sys_exit_${s}`);
-			for (const s of calls) obj.tracepoint(`enter_${s}`, 'syscalls', `sys_enter_${s}`);
-		}
-
 		let firstNs = -1;
 		const clock = t.clock;
 		const cols = openColumns({
@@ -293,6 +282,18 @@ export default defineTool<Opts>({
 			e.path = displayPath(ev, full);
 			t.out.event(cols, e);
 		});
+		// attach once the reader exists (a perf buffer has no ring until then)
+		if (!classic) {
+			if (a.verbose) t.out.info('tracefs unavailable: using raw syscall tracepoints (slower: they run for every syscall)');
+			obj.attach('raw_sys_exit');
+			obj.attach('raw_sys_enter');
+		} else {
+			if (a.verbose) t.out.info(`tracing ${calls.join(', ')}`);
+			// exits first: an entry without its exit would linger in the table
+			for (const s of calls) obj.tracepoint(`exit_${s}`, 'syscalls', `sys_exit_${s}`);
+			for (const s of calls) obj.tracepoint(`enter_${s}`, 'syscalls', `sys_enter_${s}`);
+		}
+
 		if (!t.out.json) {
 			t.out.line(cols.header());
 			t.out.flush();

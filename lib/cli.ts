@@ -98,7 +98,7 @@ export function parse(spec: ToolSpec<any>, args: string[]): Record<string, unkno
 		if (o.default !== undefined) cfg.default[k] = o.default;
 	}
 	const r = parser.detailed(args, { ...cfg, configuration: { 'camel-case-expansion': true, 'strip-dashed': false,
-		'duplicate-arguments-array': false, 'greedy-arrays': false } });
+		'duplicate-arguments-array': true, 'greedy-arrays': false } });
 	if (r.error) throw usage(r.error.message, `see 'ebpf-tools ${spec.name} --help'`);
 	const argv = r.argv as Record<string, unknown> & { _: (string | number)[] };
 	for (const k of Object.keys(argv)) {
@@ -108,7 +108,11 @@ export function parse(spec: ToolSpec<any>, args: string[]): Record<string, unkno
 		const v = argv[k];
 		if (o.requiresArg && (v === '' || (o.type === 'number' && v === undefined && args.some((a) => a === `--${k}` || asArray(o.alias).some((al) => a === `-${al}`)))))
 			throw usage(`--${k} needs a value`, `see 'ebpf-tools ${spec.name} --help'`);
-		if (o.type === 'string' && Array.isArray(v)) argv[k] = argv[camel(k)] = v[v.length - 1];
+		// a repeated option keeps its last value, unless it collects them (array: true)
+		if (!o.array && Array.isArray(v)) {
+			const last = v[v.length - 1];
+			for (const n of [k, ...asArray(o.alias)]) argv[n] = argv[camel(n)] = last;
+		}
 	}
 	return argv;
 }

@@ -3,7 +3,7 @@
 // names and -f tests, -F path assembly, and option errors through the CLI.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lastWins } from '../../lib/cli.js';
+import { parse } from '../../lib/cli.js';
 import { OPEN_EVENT_MIN_SIZE, decodeOpenEvent } from '../../lib/gen/opensnoop.js';
 import type { OpenEvent } from '../../lib/gen/opensnoop.js';
 import opensnoop, { AT_FDCWD, DIR, displayPath, fileName, flagFilter, flagNames, hasMode, openColumns } from '../../tools/opensnoop.js';
@@ -127,13 +127,14 @@ test('-F paths: joined to the walked directory, or marked where the kernel could
 	assert.equal(displayPath(event({ name: '', dir_state: DIR.NONE }), true), '');
 });
 
-test('repeated options: arrays collect, others keep the last value', () => {
-	const argv: Record<string, unknown> = { _: [], f: ['O_WRONLY', 'O_RDWR'], 'flag-filter': ['O_WRONLY', 'O_RDWR'], flagFilter: ['O_WRONLY', 'O_RDWR'], p: [1, 2], pid: [1, 2] };
-	lastWins(opensnoop, argv);
+test('repeated options: -f collects every value, others keep the last one', () => {
+	const argv = parse(opensnoop, ['-f', 'O_WRONLY', '--flag-filter', 'O_RDWR', '-p', '1', '-p', '2', '-n', 'a', '-n', 'b', '-e', '-e']);
 	assert.deepEqual(argv.flagFilter, ['O_WRONLY', 'O_RDWR']);
-	assert.deepEqual(argv.f, ['O_WRONLY', 'O_RDWR']);
 	assert.equal(argv.pid, 2);
 	assert.equal(argv.p, 2);
+	assert.equal(argv.name, 'b');
+	assert.equal(argv.extendedFields, true);
+	assert.deepEqual(parse(opensnoop, ['-f', 'O_CREAT']).flagFilter, ['O_CREAT']);
 });
 
 test('usage errors: one line, exit 2, before the kernel is touched', () => {

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, startTool } from './helpers.js';
+import { cgroup2Mounts } from '../../lib/preflight.js';
+import { compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs } from './helpers.js';
 import type { ToolRun } from './helpers.js';
 import { WORKLOAD_C } from './opensnoop-workload.js';
 
@@ -265,7 +266,7 @@ test('1,000 opens: each appears exactly once with its FD, ERR, PATH, FLAGS and M
 	assert.ok(frows.some((r) => r.path.startsWith('[unknown dir of fd 9999]/')));
 });
 
-test('filters: -p, -n, -x, -u, -f (O_RDONLY, O_WRONLY|O_RDWR, O_CREAT) match and exclude', async (t) => {
+test('filters: -p, -n, -x, -u, -f (O_RDONLY, O_WRONLY|O_RDWR, O_CREAT), --cgroup match and exclude', async (t) => {
 	if (!requireRoot(t)) return;
 	const mkA = marker('osa');
 	const mkB = marker('osb');
@@ -280,7 +281,23 @@ test('filters: -p, -n, -x, -u, -f (O_RDONLY, O_WRONLY|O_RDWR, O_CREAT) match and
 	const a = new Workload(binA, mkA, fa.dir);
 	const b = new Workload(binB, mkB, fb.dir);
 	await Promise.all([a.ready(), b.ready()]);
+	// A runs in a cgroup of its own
+	const [cgroot] = cgroup2Mounts();
+	assert.ok(cgroot, 'no cgroup v2 hierarchy mounted');
+	const cg = join(cgroot, mkA);
+	mkdirSync(cg);
+	t.after(async () => {
+		for (let i = 0; i < 50 && existsSync(cg); i++) {
+			try {
+				rmdirSync(cg);
+			} catch {
+				await sleep(50);
+			}
+		}
+	});
+	writeFileSync(join(cg, 'cgroup.procs'), String(a.pid));
 	const cases: [string[], (o: Op) => boolean][] = [
+		[['--cgroup', cg], (o) => o.pid === a.pid],
 		[['-p', String(a.pid)], (o) => o.pid === a.pid],
 		[['-n', 'alpha'], (o) => o.comm === 'oswl_alpha'],
 		[['-x'], (o) => o.err !== 0],
@@ -330,6 +347,30 @@ test('-t TID: only that thread, with a TID column; the other thread is filtered 
 	const main = parseText(byPid.stdout, {}, `${mk}_main_`);
 	assert.equal(main.length, 100);
 	assert.equal(parseText(byPid.stdout, {}, mk).length, COUNT + 100);
+});
+
+test('no tracefs and no CAP_SYS_ADMIN to mount it: raw syscall tracepoints give the same events, -F included', async (t) => {
+	if (!requireRoot(t)) return;
+	const mk = marker('osr');
+	const fx = fixture(t, mk);
+	const wl = new Workload(fx.bin, mk, fx.dir);
+	await wl.ready();
+	const caps = '-all,+bpf,+perfmon';
+	const run = startTool(['opensnoop', '-e', '-F', '-v', '-p', String(wl.pid)], {
+		wrap: withoutTracefs('setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`),
+	});
+	await run.attached();
+	const ops = await wl.run();
+	await stopAll([run]);
+	assert.match(run.stderr, /raw syscall tracepoints/);
+	const rows = parseText(run.stdout, { ext: true }, mk);
+	assert.equal(rows.length, COUNT);
+	const byPath = new Map(rows.map((r) => [r.path, r]));
+	for (const op of ops) {
+		const r = byPath.get(fullPath(op, fx.dir));
+		assert.ok(r, `no row for ${fullPath(op, fx.dir)}`);
+		assert.deepEqual({ fd: r.fd, err: r.err, flags: r.flags, mode: r.mode }, { fd: op.fd, err: op.err, flags: op.flags, mode: modeText(op) });
+	}
 });
 
 test('-d 1 ends by itself after about a second', async (t) => {

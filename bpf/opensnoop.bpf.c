@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * opensnoop: file opens (open, openat, openat2).
+ * opensnoop: file opens (open, openat, openat2, and creat, which BCC misses).
  *
  * Syscall entry keeps the arguments (the file name pointer, dfd, flags, mode,
  * the open_how pointer) per thread after the cheap filters (pid, tid, uid,
@@ -18,7 +18,9 @@
 
 #define AT_FDCWD	-100
 /* the same on x86 and arm64 (asm-generic/fcntl.h) */
+#define O_WRONLY	01
 #define O_CREAT		0100
+#define O_TRUNC		01000
 #define __O_TMPFILE	020000000
 
 const volatile __u32 targ_pid = 0;
@@ -32,6 +34,7 @@ const volatile struct flag_filter targ_flags[MAX_FLAG_FILTERS] = {};
 const volatile long nr_open = -1;
 const volatile long nr_openat = -1;
 const volatile long nr_openat2 = -1;
+const volatile long nr_creat = -1;
 
 DEFINE_SCRATCH(scratch, struct open_event)
 
@@ -107,6 +110,7 @@ struct walk {
 	__u32 base;	/* where the components start in the event's buf */
 	__u32 off;	/* bytes written so far */
 	__u8 state;
+	__u8 done;	/* reached a root */
 };
 
 /* BPF_CORE_READ relocates every access in its first argument: pass locals. */
@@ -122,11 +126,11 @@ static long walk_step(__u32 i, struct walk *w)
 	if (!e)
 		goto unknown;
 	if (dentry == w->root_dentry && w->vfsmnt == w->root_mnt)
-		return 1; /* the task's root */
+		goto done; /* the task's root */
 	if (dentry == w->mnt_root) {
 		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 		if (!mnt_parent || mnt_parent == mnt)
-			return 1; /* the namespace's root */
+			goto done; /* the namespace's root */
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = mnt_parent;
 		vfsmnt = (struct vfsmount *)((void *)mnt_parent + w->mnt_off);
@@ -136,7 +140,7 @@ static long walk_step(__u32 i, struct walk *w)
 	}
 	parent = BPF_CORE_READ(dentry, d_parent);
 	if (!parent || parent == dentry)
-		return 1; /* root of a file system mounted nowhere we can see */
+		goto done; /* root of a file system mounted nowhere we can see */
 	pos = w->base + w->off;
 	if (w->off > DIR_MAX - NAME_LEN || pos > FNAME_MAX + DIR_MAX - NAME_LEN) {
 		w->state = DIR_TRUNCATED;
@@ -147,9 +151,10 @@ static long walk_step(__u32 i, struct walk *w)
 		goto unknown;
 	w->off += n;
 	w->dentry = parent;
-	if (i == DIR_DEPTH - 1)
-		w->state = DIR_TRUNCATED; /* no step left to reach the root */
 	return 0;
+done:
+	w->done = 1;
+	return 1;
 unknown:
 	w->state = DIR_UNKNOWN;
 	w->off = 0;
@@ -207,6 +212,8 @@ static __always_inline __u32 walk_dir(struct open_event *e, __s32 dfd, __u32 bas
 	    !BPF_CORE_READ(dentry, d_hash.pprev))
 		w.state = DIR_DELETED;
 	bpf_loop(DIR_DEPTH, walk_step, &w, 0);
+	if (!w.done && w.state != DIR_UNKNOWN)
+		w.state = DIR_TRUNCATED; /* out of steps or room before a root */
 	e->dir_state = w.state;
 	return w.off;
 }
@@ -290,6 +297,13 @@ int enter_openat2(struct trace_event_raw_sys_enter *ctx)
 			0, 0, (const struct open_how *)ctx->args[2]);
 }
 
+SEC("tracepoint/syscalls/sys_enter_creat")
+int enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(SYS_CREAT, AT_FDCWD, (const char *)ctx->args[0],
+			O_CREAT | O_WRONLY | O_TRUNC, ctx->args[1], NULL);
+}
+
 SEC("tracepoint/syscalls/sys_exit_open")
 int exit_open(struct trace_event_raw_sys_exit *ctx)
 {
@@ -308,6 +322,12 @@ int exit_openat2(struct trace_event_raw_sys_exit *ctx)
 	return on_exit(ctx, ctx->ret);
 }
 
+SEC("tracepoint/syscalls/sys_exit_creat")
+int exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx, ctx->ret);
+}
+
 /* Fallback when tracefs is unavailable: raw syscall tracepoints. */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
@@ -321,6 +341,10 @@ int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
 		return on_enter(SYS_OPEN, AT_FDCWD, (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
 				PT_REGS_PARM2_CORE_SYSCALL(regs),
 				PT_REGS_PARM3_CORE_SYSCALL(regs), NULL);
+	if (id == nr_creat)
+		return on_enter(SYS_CREAT, AT_FDCWD, (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
+				O_CREAT | O_WRONLY | O_TRUNC,
+				PT_REGS_PARM2_CORE_SYSCALL(regs), NULL);
 	if (id == nr_openat2)
 		return on_enter(SYS_OPENAT2, PT_REGS_PARM1_CORE_SYSCALL(regs),
 				(const char *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0, 0,

@@ -12,6 +12,7 @@
 #define SYS_OPEN	0
 #define SYS_OPENAT	1
 #define SYS_OPENAT2	2
+#define SYS_CREAT	3	/* creat(2): open(O_CREAT|O_WRONLY|O_TRUNC) */
 
 /* open_event.dir_state, for -F and a relative file name */
 #define DIR_NONE	0	/* absolute name, or -F not asked */
@@ -42,7 +43,7 @@ struct open_event {
 	__s32 dfd;		/* directory fd (AT_FDCWD = -100; open(): AT_FDCWD) */
 	__u16 fname_len;
 	__u16 dir_len;
-	__u8 nr;		/* SYS_OPEN, SYS_OPENAT, SYS_OPENAT2 */
+	__u8 nr;		/* SYS_OPEN, SYS_OPENAT, SYS_OPENAT2, SYS_CREAT */
 	__u8 dir_state;		/* DIR_* */
 	__u8 pad[6];
 	char comm[16];

@@ -1,4 +1,4 @@
-// opensnoop: trace file opens (open, openat, openat2) with the file name read
+// opensnoop: trace file opens (open, openat, openat2, creat) with the file name read
 // at syscall exit. Filters on pid, tid, uid, failures and flags run in the
 // kernel; -n (comm substring) in user space. -F resolves relative names
 // against the dfd of openat/openat2 or the cwd, walked in the kernel.
@@ -14,12 +14,13 @@ import { resolveUid } from '../lib/users.js';
 
 /** bpf/opensnoop.h */
 const MAX_FLAG_FILTERS = 16;
-const SYSCALL_NAMES = ['open', 'openat', 'openat2'];
+/** by open_event.nr (bpf/opensnoop.h SYS_*) */
+const SYSCALL_NAMES = ['open', 'openat', 'openat2', 'creat'];
 export const DIR = { NONE: 0, OK: 1, TRUNCATED: 2, UNKNOWN: 3, DELETED: 4 } as const;
 export const AT_FDCWD = -100;
 
-/** open, openat, openat2 syscall numbers (-1: none), for the raw tracepoint fallback */
-const SYSCALLS: Record<string, [number, number, number]> = { x64: [2, 257, 437], arm64: [-1, 56, 437] };
+/** open, openat, openat2, creat syscall numbers (-1: none), for the raw tracepoint fallback */
+const SYSCALLS: Record<string, [number, number, number, number]> = { x64: [2, 257, 437, 85], arm64: [-1, 56, 437, -1] };
 
 /** O_* values (octal, as the kernel's uapi headers give them). */
 const GENERIC: Record<string, number> = {
@@ -177,7 +178,7 @@ export function openColumns(o: { timestamp?: boolean; printUid?: boolean; tid?: 
 		{ key: 'flag_names', json: (e) => flagNames(e.flags) },
 		{ header: 'MODE', key: 'mode', width: 4, show: !!o.extended, text: (e) => (hasMode(e.flags) ? e.mode.toString(8).padStart(4, '0') : 'n/a'), json: (e) => (hasMode(e.flags) ? e.mode : null) },
 		{ key: 'syscall', json: (e) => SYSCALL_NAMES[e.nr] ?? e.nr },
-		{ key: 'dfd', json: (e) => (e.nr === 0 ? undefined : e.dfd) },
+		{ key: 'dfd', json: (e) => (e.nr === 1 || e.nr === 2 ? e.dfd : undefined) },
 		{ header: 'PATH', key: 'path', text: (e) => e.path },
 		{ key: 'path_resolved', json: (e) => (o.fullPath ? e.dir_state === DIR.NONE || e.dir_state === DIR.OK : undefined) },
 	]);
@@ -185,7 +186,7 @@ export function openColumns(o: { timestamp?: boolean; printUid?: boolean; tid?: 
 
 export default defineTool<Opts>({
 	name: 'opensnoop',
-	description: 'Trace file opens: open(), openat() and openat2(), with the file descriptor or error.',
+	description: 'Trace file opens: open(), openat(), openat2() and creat(), with the file descriptor or error.',
 	options: {
 		timestamp: { alias: 'T', type: 'boolean', describe: 'include a time column (seconds since the first open seen)' },
 		'print-uid': { alias: 'U', type: 'boolean', describe: 'include a UID column' },
@@ -260,6 +261,7 @@ export default defineTool<Opts>({
 				nr_open: !classic ? s64(nr[0]) : undefined,
 				nr_openat: !classic ? s64(nr[1]) : undefined,
 				nr_openat2: !classic ? s64(nr[2]) : undefined,
+				nr_creat: !classic ? s64(nr[3]) : undefined,
 			},
 		});
 		let firstNs = -1;

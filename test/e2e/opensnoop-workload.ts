@@ -1,6 +1,6 @@
 // The workload of the opensnoop end-to-end tests, as C source compiled by the
-// test: N opens of files named with a marker, a mix of open, openat and
-// openat2 (through syscall(2)), absolute names, names relative to a directory
+// test: N opens of files named with a marker, a mix of open, openat, creat
+// and openat2 (through syscall(2)), absolute names, names relative to a directory
 // fd and to the cwd, O_CREAT with modes, and failures with ENOENT, EBADF and
 // (after dropping to uid 65534) EACCES. It prints one manifest line per open
 // with what the kernel returned, so the test compares the tool against it.
@@ -64,6 +64,17 @@ static long do_open(const char *name, int flags, int mode)
 #endif
 }
 
+static long do_creat(const char *name, int mode)
+{
+#ifdef SYS_creat
+	long r = syscall(SYS_creat, name, mode);
+	report("creat", r, O_CREAT | O_WRONLY | O_TRUNC, mode, AT_FDCWD, name);
+	return r;
+#else
+	return do_openat(AT_FDCWD, name, O_CREAT | O_WRONLY | O_TRUNC, mode);
+#endif
+}
+
 static void *worker(void *arg)
 {
 	char p[4096], rel[512];
@@ -90,7 +101,13 @@ static void *worker(void *arg)
 			do_openat(AT_FDCWD, p, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0640); break;
 		case 5: snprintf(p, sizeof(p), "%s/%s_missing_%d", dir, mk, i);
 			do_openat(AT_FDCWD, p, O_RDONLY, 0); break;
-		case 6: do_open(p, O_RDONLY | O_NONBLOCK, 0); break;
+		case 6: if (i % 20 == 16) {
+				snprintf(p, sizeof(p), "%s/%s_creat_%d", dir, mk, i);
+				do_creat(p, 0604);
+			} else {
+				do_open(p, O_RDONLY | O_NONBLOCK, 0);
+			}
+			break;
 		case 7: snprintf(rel, sizeof(rel), "sub/%s_new_%d", mk, i);
 			do_openat2(dfd, rel, O_RDWR | O_CREAT | O_CLOEXEC, 0600); break;
 		case 8: snprintf(rel, sizeof(rel), "%s_%d", mk, i); /* relative to the cwd (DIR/sub) */

@@ -202,7 +202,7 @@ test('1,000 opens: each appears exactly once with its FD, ERR, PATH, FLAGS and M
 	// the workload made what the test meant it to
 	const errs = new Set(ops.map((o) => o.err));
 	for (const e of [0, 2, 9, 13, 20]) assert.ok(errs.has(e), `no open with errno ${e}`);
-	assert.deepEqual(new Set(ops.map((o) => o.sys)), new Set(process.arch === 'x64' ? ['open', 'openat', 'openat2'] : ['openat', 'openat2']));
+	assert.deepEqual(new Set(ops.map((o) => o.sys)), new Set(process.arch === 'x64' ? ['open', 'openat', 'openat2', 'creat'] : ['openat', 'openat2']));
 	assert.ok(ops.some((o) => o.flags & O_CREAT && o.mode === 0o640 && o.err === 0));
 
 	for (const [name, run] of [['ring buffer', text], ['perf buffer', perf]] as const) {
@@ -240,7 +240,8 @@ test('1,000 opens: each appears exactly once with its FD, ERR, PATH, FLAGS and M
 		const e = evs.find((x) => x.path === op.name)!;
 		assert.equal(e.syscall, op.sys, op.name);
 		assert.equal(e.uid, op.uid, op.name);
-		if (op.sys !== 'open') assert.equal(e.dfd, op.at, op.name);
+		if (op.sys === 'openat' || op.sys === 'openat2') assert.equal(e.dfd, op.at, op.name);
+		else assert.equal(e.dfd, undefined);
 	}
 	const create = evs.find((e) => e.syscall === 'openat' && e.flags & O_CREAT)!;
 	assert.deepEqual(create.flag_names, ['O_WRONLY', 'O_CREAT', 'O_EXCL', 'O_TRUNC']);
@@ -249,6 +250,11 @@ test('1,000 opens: each appears exactly once with its FD, ERR, PATH, FLAGS and M
 	assert.deepEqual(create2.flag_names, ['O_RDWR', 'O_CREAT', 'O_CLOEXEC']);
 	assert.equal(create2.mode, 0o600);
 	assert.deepEqual(evs.find((e) => e.err === 20)!.flag_names, ['O_RDONLY', 'O_DIRECTORY']);
+	if (process.arch === 'x64') {
+		const c = evs.find((e) => e.syscall === 'creat')!;
+		assert.deepEqual(c.flag_names, ['O_WRONLY', 'O_CREAT', 'O_TRUNC']);
+		assert.equal(c.mode, 0o604);
+	}
 
 	// -F: relative names joined to the dfd's directory or the cwd; -T and -U columns
 	const frows = parseText(full.stdout, { time: true, uid: true, ext: true }, mk).filter((r) => r.id === wl.pid);

@@ -5,7 +5,7 @@
 // PATH, FLAGS and MODE, in text, JSON and with -F. Every filter has matching
 // and non-matching opens in the same run.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -389,4 +389,70 @@ test('-d 1 ends by itself after about a second', async (t) => {
 	assert.match(r.stderr, /Hit Ctrl-C to end/);
 	assert.match(r.stdout, /^PID    COMM               FD ERR PATH$/m);
 	assert.ok(ms >= 1000, `ended after ${ms} ms`);
+});
+
+test('-F across mount points, with a removed cwd, and beyond the depth limit', async (t) => {
+	if (!requireRoot(t)) return;
+	const mk = marker('osf');
+	const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ebt-osf-')));
+	const mnt = join(dir, 'mnt');
+	mkdirSync(mnt);
+	execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', `ebt-${mk}`, mnt]);
+	t.after(() => {
+		spawnSync('umount', ['-l', mnt]);
+		rmSync(dir, { recursive: true, force: true });
+	});
+	mkdirSync(join(mnt, 'inner'));
+	const bin = compileC(
+		'fpath',
+		String.raw`
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	const char *dir = argv[1], *mk = argv[2];
+	char p[4096], name[256];
+	int fd, i;
+	if (!fgets(name, sizeof(name), stdin)) return 1;
+	snprintf(p, sizeof(p), "%s/mnt/inner", dir);
+	fd = open(p, O_RDONLY | O_DIRECTORY);
+	snprintf(name, sizeof(name), "%s_onmount", mk);
+	openat(fd, name, O_RDONLY);
+	close(fd);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	for (i = 0; i < 70; i++) {
+		mkdirat(fd, "d", 0755);
+		int nfd = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+		close(fd);
+		fd = nfd;
+	}
+	snprintf(name, sizeof(name), "%s_deep", mk);
+	openat(fd, name, O_RDONLY);
+	snprintf(p, sizeof(p), "%s/gone", dir);
+	mkdir(p, 0755);
+	if (chdir(p) || rmdir(p)) return 1;
+	snprintf(name, sizeof(name), "%s_gone", mk);
+	open(name, O_RDONLY);
+	return 0;
+}
+`,
+		dir,
+	);
+	const child = spawn(bin, [dir, mk], { stdio: ['pipe', 'ignore', 'inherit'] });
+	const run = startTool(['opensnoop', '-F', '-p', String(child.pid)]);
+	await run.attached();
+	const closed = new Promise((r) => child.on('close', r));
+	child.stdin!.end('go\n');
+	assert.equal(await closed, 0);
+	await stopAll([run]);
+	const paths = parseText(run.stdout, {}, mk).map((r) => r.path);
+	assert.equal(paths.length, 3, run.stdout);
+	assert.equal(paths[0], `${mnt}/inner/${mk}_onmount`);
+	assert.match(paths[1], new RegExp(`^\\[\\.\\.\\.\\]/(d/)+${mk}_deep$`));
+	assert.ok(paths[1].split('/d').length - 1 <= 64 && paths[1].split('/d').length - 1 >= 50, paths[1]);
+	assert.equal(paths[2], `${dir}/gone (deleted)/${mk}_gone`);
 });

@@ -9,4 +9,6 @@ export interface ToolEntry {
 
 export const TOOLS: Record<string, ToolEntry> = {
 	execsnoop: { summary: 'Trace new processes (exec), with arguments', load: () => import('../tools/execsnoop.js') },
+	profile: { summary: 'Sample CPU stacks (kernel and user) at a timed interval; flame graphs', load: () => import('../tools/profile.js') },
+	flamegraph: { summary: 'Turn folded stacks into a flame graph (SVG or interactive HTML)', load: () => import('../tools/flamegraph.js') },
 };

@@ -46,6 +46,7 @@ class Itanium {
 	private depth = 0;
 	private subs: TypeOut[] = [];
 	private tmpl: TypeOut[] = [];
+	private lastArgs: TypeOut[] = [];
 	constructor(private readonly s: string) {}
 
 	private peek(n = 0): string {
@@ -96,7 +97,10 @@ class Itanium {
 			this.depth--;
 			return special;
 		}
+		const saved = this.tmpl;
 		const { name, isTemplate, cv } = this.name();
+		// T_ in the return and parameter types: the function's own template arguments
+		if (isTemplate) this.tmpl = this.lastArgs;
 		if (this.p >= this.s.length || this.peek() === 'E' || this.peek() === '.') {
 			this.depth--;
 			return name;
@@ -106,6 +110,7 @@ class Itanium {
 		if (isTemplate && !this.isCtorDtor && !/(^|::)operator [^:]*$/.test(name.replace(/<.*$/, ''))) ret = str(this.type()) + ' ';
 		this.isCtorDtor = false;
 		const params = this.bareFunctionType();
+		this.tmpl = saved;
 		this.depth--;
 		void top;
 		return `${ret}${name}(${params})${cv}`;
@@ -135,20 +140,25 @@ class Itanium {
 
 	private bareFunctionType(): string {
 		const params: string[] = [];
-		while (this.p < this.s.length && this.peek() !== 'E' && this.peek() !== '.') params.push(str(this.type()));
+		while (this.p < this.s.length && this.peek() !== 'E' && this.peek() !== '.') {
+			const t = str(this.type());
+			if (t !== '') params.push(t); // an empty pack expansion
+		}
 		if (params.length === 1 && params[0] === 'void') return '';
 		return params.join(', ');
 	}
 
 	private cvQuals(): string {
-		let q = '';
+		let r = false;
+		let v = false;
+		let k = false;
 		while (true) {
-			if (this.eat('r')) q += ' restrict';
-			else if (this.eat('V')) q += ' volatile';
-			else if (this.eat('K')) q += ' const';
+			if (this.eat('r')) r = true;
+			else if (this.eat('V')) v = true;
+			else if (this.eat('K')) k = true;
 			else break;
 		}
-		return q;
+		return (k ? ' const' : '') + (v ? ' volatile' : '') + (r ? ' restrict' : '');
 	}
 
 	/** <name>: nested, local, unscoped (std::), or a substitution + template args */
@@ -266,6 +276,16 @@ class Itanium {
 	}
 
 	private unqualifiedName(prefix: string): string {
+		let n = this.unqualifiedBase(prefix);
+		// ABI tags: B5cxx11 -> [abi:cxx11]
+		while (this.peek() === 'B' && /[0-9]/.test(this.peek(1))) {
+			this.p++;
+			n += `[abi:${this.sourceName()}]`;
+		}
+		return n;
+	}
+
+	private unqualifiedBase(prefix: string): string {
 		const c = this.peek();
 		if (c >= '0' && c <= '9') return this.sourceName();
 		if (c === 'L') {
@@ -367,9 +387,9 @@ class Itanium {
 			if (this.p >= this.s.length) throw new Fail();
 			args.push(this.templateArg());
 		}
-		this.tmpl = args;
+		this.lastArgs = args;
 		this.depth--;
-		const inner = args.map(str).join(', ');
+		const inner = args.map(str).filter((x) => x !== '').join(', ');
 		return `<${inner}${inner.endsWith('>') ? ' ' : ''}>`;
 	}
 
@@ -480,7 +500,10 @@ class Itanium {
 			const params: string[] = [];
 			while (!this.eat('E')) {
 				if (this.p >= this.s.length) throw new Fail();
-				if (this.eat('R') || this.eat('O')) continue;
+				if ((this.peek() === 'R' || this.peek() === 'O') && this.peek(1) === 'E') {
+					this.p++; // ref-qualifier of the function type
+					continue;
+				}
 				params.push(str(this.type()));
 			}
 			const ps = params.length === 1 && params[0] === 'void' ? '' : params.join(', ');
@@ -622,7 +645,7 @@ class RustV0 {
 			else throw new Fail();
 			this.p++;
 			n = n * 62 + d;
-			if (++steps > 10) throw new Fail();
+			if (++steps > 16) throw new Fail();
 		}
 		return n + 1;
 	}

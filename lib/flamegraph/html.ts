@@ -82,7 +82,7 @@ h1 { font-size: 18px; margin: 0 0 2px; font-weight: normal; }
 <button id="search">Search</button>
 <button id="clear">Clear</button>
 <button id="reset">Reset zoom</button>
-<span class="legend">frames:<span style="background:rgb(230,110,50)">user</span><span style="background:rgb(220,150,40)">kernel</span><span style="background:rgb(90,220,90)">JIT</span></span>
+<span class="legend">frames:<span style="background:rgb(235,100,90)">user</span><span style="background:rgb(230,150,40)">kernel</span><span style="background:rgb(90,220,90)">JIT</span></span>
 </div>
 <div id="chart"></div>
 <div id="details"></div>

@@ -54,10 +54,10 @@ export function frameColor(name: string, kind: FlameKind): string {
 		case 'delimiter':
 			r = g = b = 200;
 			break;
-		default: // hot
-			r = 205 + 50 * v3;
-			g = 230 * v1;
-			b = 55 * v2;
+		default: // user code: reds (flamegraph.pl's java palette), distinct from the kernel's orange
+			r = 200 + 55 * v3;
+			g = 50 + 80 * v1;
+			b = 50 + 80 * v2;
 	}
 	return `rgb(${Math.round(r)},${Math.round(g)},${Math.round(b)})`;
 }
@@ -75,7 +75,7 @@ export function renderSvg(root: FlameNode, opts: SvgOptions = {}): string {
 	const minWidth = opts.minWidth ?? 0.1;
 	const countName = opts.countName ?? 'samples';
 	const xpad = 10;
-	const ypadTop = fontSize * 3;
+	const ypadTop = fontSize * (opts.subtitle ? 4 : 3);
 	const ypadBottom = fontSize * 2 + 10;
 	const levels = depth(root) + 1;
 	const height = ypadTop + ypadBottom + levels * fh;

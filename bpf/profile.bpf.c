@@ -128,4 +128,17 @@ int do_perf_event(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
+/*
+ * A process that execs gets a new image: forget it was seen so its next
+ * sample asks user space for a fresh snapshot of its mappings.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	bpf_map_delete_elem(&seen, &tgid);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -262,14 +262,16 @@ export default defineTool<Opts>({
 				user_stacks: u8(!kernelOnly),
 				kernel_stacks: u8(!userOnly),
 			},
+			autoload: { on_exec: !kernelOnly },
 			maps: { stack_traces: { maxEntries: a.stackStorageSize }, counts: { maxEntries: a.hashStorageSize } },
 		});
 		for (const id of [...pids, ...tids]) obj.obj.mapUpdate('targets', u32(id), u8(1));
 
 		const sym = new Symbolizer();
 		const live = new Set<number>();
+		// first sample of a process, or first after it exec'd: snapshot it now
 		const seeProcess = (pid: number) => {
-			if (kernelOnly || pid === 0 || live.has(pid)) return;
+			if (kernelOnly || pid === 0) return;
 			if (sym.snapshot(pid)) live.add(pid);
 		};
 		for (const p of pids) seeProcess(p);
@@ -283,6 +285,7 @@ export default defineTool<Opts>({
 		const cpus = a.cpu !== undefined ? [a.cpu] : onlineCpus();
 		const freq = a.count !== undefined ? undefined : (a.frequency ?? 49);
 		const links: NativeLink[] = [];
+		if (!kernelOnly) links.push(obj.attach('on_exec'));
 		for (const cpu of cpus) {
 			links.push(obj.perfEvent('do_perf_event', freq !== undefined ? { cpu, freq } : { cpu, period: a.count }));
 		}

@@ -269,16 +269,28 @@ export default defineTool<Opts>({
 
 		const sym = new Symbolizer();
 		const live = new Set<number>();
-		// first sample of a process, or first after it exec'd: snapshot it now
+		// First sample of a process, or first after it exec'd: read its mappings
+		// and open its binaries now (cheap), parse them a little later (a big
+		// binary takes a while) so the next process is not missed meanwhile.
+		let draining = false;
+		const drain = () => {
+			draining = sym.loadPending(20) > 0;
+			if (draining) setTimeout(drain, 1);
+		};
 		const seeProcess = (pid: number) => {
 			if (kernelOnly || pid === 0) return;
-			if (sym.snapshot(pid)) live.add(pid);
+			if (sym.snapshot(pid, { lazy: true })) live.add(pid);
+			if (!draining && sym.pendingFiles) {
+				draining = true;
+				setTimeout(drain, 1);
+			}
 		};
+		t.atEnd(() => sym.close());
 		for (const p of pids) seeProcess(p);
 		t.stream(obj, decodeProfileSeen, (e) => seeProcess(e.pid));
 		// mappings change (dlopen, JIT code): refresh the snapshots of live processes
 		const refresh = setInterval(() => {
-			for (const pid of live) if (!sym.snapshot(pid)) live.delete(pid);
+			for (const pid of live) if (!sym.snapshot(pid, { lazy: true })) live.delete(pid);
 		}, REFRESH_MS);
 		refresh.unref();
 

@@ -61,7 +61,20 @@ export interface LoadedFile {
 
 interface MappedFile extends Mapping {
 	file?: LoadedFile | null;
+	/** opened while the process lived, parsed later (lazy snapshots) */
+	pending?: PendingFile;
 }
+
+interface PendingFile {
+	fd: number;
+	key: string;
+	display: string;
+	root: string;
+	done?: LoadedFile | null;
+}
+
+/** Most files held open waiting to be parsed; beyond that, snapshots parse at once. */
+const MAX_PENDING = 512;
 
 interface ProcState {
 	/** snapshots, newest first */
@@ -85,6 +98,7 @@ export class Symbolizer {
 	private readonly files = new Map<string, LoadedFile | null>();
 	private readonly byBuildId = new Map<string, LoadedFile>();
 	private readonly names = new Map<string, string>();
+	private readonly pending: MappedFile[] = [];
 	/** files parsed (not served from the cache), for tests and -v */
 	filesLoaded = 0;
 
@@ -128,7 +142,7 @@ export class Symbolizer {
 	 * when the process is gone. Older snapshots are kept for addresses that
 	 * are no longer mapped (dlclose, exit).
 	 */
-	snapshot(pid: number): boolean {
+	snapshot(pid: number, opts: { lazy?: boolean } = {}): boolean {
 		const maps = readMaps(pid, this.procRoot);
 		if (!maps) return false;
 		let st = this.procs.get(pid);
@@ -143,13 +157,60 @@ export class Symbolizer {
 			const old = prevByKey.get(mapKey(m));
 			if (old) return old;
 			const mf: MappedFile = { ...m };
-			if (m.perms[2] === 'x' && isFileMapping(m)) mf.file = this.loadMapped(pid, st!, m);
+			if (m.perms[2] === 'x' && isFileMapping(m)) this.loadMapped(pid, st!, mf, !!opts.lazy);
 			return mf;
 		});
 		if (prev && prev.length === snap.length && prev.every((m, i) => m === snap[i])) return true;
 		st.snapshots.unshift(snap);
 		if (st.snapshots.length > 16) st.snapshots.length = 16;
 		return true;
+	}
+
+	/** Files opened by lazy snapshots and not parsed yet. */
+	get pendingFiles(): number {
+		return this.pending.length;
+	}
+
+	/**
+	 * Parse files opened by lazy snapshots, until maxMs have passed (at least
+	 * one file). Returns how many are left.
+	 */
+	loadPending(maxMs = Infinity): number {
+		const t0 = Date.now();
+		while (this.pending.length) {
+			const mf = this.pending.shift()!;
+			this.finishPending(mf);
+			if (Date.now() - t0 >= maxMs) break;
+		}
+		return this.pending.length;
+	}
+
+	private finishPending(mf: MappedFile): void {
+		const p = mf.pending;
+		if (!p) return;
+		mf.pending = undefined;
+		if (p.done === undefined) {
+			try {
+				p.done = this.files.has(p.key) ? this.files.get(p.key)! : this.parseFile(`/proc/self/fd/${p.fd}`, p.display, p.root);
+				this.files.set(p.key, p.done);
+			} catch {
+				p.done = null;
+			} finally {
+				closeSync(p.fd);
+			}
+		}
+		mf.file = p.done;
+	}
+
+	/** Close what lazy snapshots hold open (their files stay unparsed). */
+	close(): void {
+		for (const mf of this.pending.splice(0)) {
+			if (mf.pending && mf.pending.done === undefined) {
+				closeSync(mf.pending.fd);
+				mf.pending.done = null;
+			}
+			mf.pending = undefined;
+		}
 	}
 
 	/** Resolve a user-space address of pid. */
@@ -162,6 +223,11 @@ export class Symbolizer {
 				const m = findMapping(snap, a);
 				if (!m) continue;
 				module ??= m.path || undefined;
+				if (m.pending) {
+					const i = this.pending.indexOf(m);
+					if (i >= 0) this.pending.splice(i, 1);
+					this.finishPending(m);
+				}
 				if (m.file) {
 					const vaddr = addrToVaddr(m, m.file.info, a);
 					const s = vaddr !== undefined ? m.file.symbols.lookup(vaddr) : null;
@@ -209,15 +275,50 @@ export class Symbolizer {
 
 	// ---- files ----------------------------------------------------------
 
-	private loadMapped(pid: number, st: ProcState, m: Mapping): LoadedFile | null {
-		const range = `${m.start.toString(16)}-${m.end.toString(16)}`;
+	/**
+	 * Find the file of a mapping: served from the cache, parsed now, or (lazy)
+	 * opened now and parsed later, so the process may exit meanwhile.
+	 */
+	private loadMapped(pid: number, st: ProcState, mf: MappedFile, lazy: boolean): void {
+		const range = `${mf.start.toString(16)}-${mf.end.toString(16)}`;
 		// map_files: the very file mapped (even deleted or replaced); root: the process's mount namespace
-		const cands = [`${this.procRoot}/${pid}/map_files/${range}`, join(st.root, m.path), m.path];
+		const cands = [`${this.procRoot}/${pid}/map_files/${range}`, join(st.root, mf.path), mf.path];
 		for (const p of cands) {
-			const f = this.loadFile(p, m.path, st.root);
-			if (f !== undefined) return f;
+			const o = openIdentity(p);
+			if (!o) continue;
+			if (o.key === null) {
+				closeSync(o.fd);
+				mf.file = null;
+				return;
+			}
+			if (this.files.has(o.key)) {
+				closeSync(o.fd);
+				mf.file = this.files.get(o.key)!;
+				return;
+			}
+			// the same file may already wait in the queue (another process, another mapping)
+			const queued = this.pending.find((q) => q.pending?.key === o.key)?.pending;
+			if (queued) {
+				closeSync(o.fd);
+				mf.pending = queued;
+				this.pending.push(mf);
+				return;
+			}
+			if (lazy && this.pending.length < MAX_PENDING) {
+				mf.pending = { fd: o.fd, key: o.key, display: mf.path, root: st.root };
+				this.pending.push(mf);
+				return;
+			}
+			try {
+				const f = this.parseFile(`/proc/self/fd/${o.fd}`, mf.path, st.root);
+				this.files.set(o.key, f);
+				mf.file = f;
+			} finally {
+				closeSync(o.fd);
+			}
+			return;
 		}
-		return null;
+		mf.file = null;
 	}
 
 	/**
@@ -304,6 +405,23 @@ export class Symbolizer {
 		if (info.buildId && dinfo.buildId) return info.buildId === dinfo.buildId;
 		if (crc === undefined) return false;
 		return fileCrc32(p) === crc;
+	}
+}
+
+/** Open a path; key: its identity (null when not a regular file); undefined when it cannot be opened. */
+function openIdentity(path: string): { fd: number; key: string | null } | undefined {
+	let fd: number;
+	try {
+		fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+	} catch {
+		return undefined;
+	}
+	try {
+		const s = fstatSync(fd);
+		return { fd, key: s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` : null };
+	} catch {
+		closeSync(fd);
+		return undefined;
 	}
 }
 

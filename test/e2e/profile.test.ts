@@ -7,7 +7,8 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { cgroup2Mounts } from '../../lib/preflight.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool } from './helpers.js';
@@ -246,4 +247,76 @@ test('--flamegraph FILE.html writes a self-contained page; multi-line output by 
 	r = runTool(['profile', '-d', '-p', String(w.pid), '1']);
 	assert.equal(r.code, 0, r.stderr);
 	assert.match(r.stdout, new RegExp(`    leaf\\n    middle\\n    outer\\n    main\\n(    .*\\n)*    -                ${name} \\(${w.pid}\\)\\n        \\d+\\n`));
+});
+
+test('-C samples one CPU: a process pinned to another CPU is not seen', async (t) => {
+	if (!requireRoot(t)) return;
+	const cpus = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+	const list = cpus.split(',').flatMap((p) => {
+		const [a, b] = p.split('-').map(Number);
+		return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
+	});
+	if (list.length < 2) {
+		// one CPU: -C that CPU sees everything
+		assert.equal(list.length, 1);
+		return;
+	}
+	const [c0, c1] = list;
+	const name = comm('pk');
+	const path = join(dir, name);
+	copyFileSync(bin, path);
+	const w = spawn('taskset', ['-c', String(c1), path, '30'], { stdio: 'ignore' });
+	children.push(w);
+	t.after(() => kill(w));
+	await sleep(300);
+	let r = runTool(['profile', '-f', '-C', String(c1), '-p', String(w.pid), '1.5']);
+	assert.equal(r.code, 0, r.stderr);
+	assert.match(r.stderr, new RegExp(`on CPU#${c1} for 1.5 secs`));
+	assert.ok(folded(r.stdout).some((x) => x.frames[0] === name), r.stdout);
+	r = runTool(['profile', '-f', '-C', String(c0), '-p', String(w.pid), '1.5']);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout.trim(), '', `pinned to CPU ${c1}, never sampled on CPU ${c0}`);
+});
+
+test('-I includes the idle task (PID 0), which is left out by default', async (t) => {
+	if (!requireRoot(t)) return;
+	const idle = (args: string[]) => {
+		const r = runTool(['profile', '--json', '-K', '-F', '499', ...args, '2']);
+		assert.equal(r.code, 0, r.stderr);
+		return ndjson<{ pid?: number; comm?: string; type?: string }>(r.stdout).filter((x) => x.type === undefined && x.pid === 0);
+	};
+	assert.deepEqual(idle([]), []);
+	const withIdle = idle(['-I']);
+	assert.ok(withIdle.length > 0, 'some CPU idled during 2 s');
+	for (const x of withIdle) assert.match(x.comm!, /^swapper\/\d+$/);
+});
+
+test('--cgroup samples only tasks in the cgroup', async (t) => {
+	if (!requireRoot(t)) return;
+	const [cgroot] = cgroup2Mounts();
+	assert.ok(cgroot, 'no cgroup v2 hierarchy mounted');
+	const name = comm('pg');
+	const other = comm('po');
+	const cg = join(cgroot, name);
+	mkdirSync(cg);
+	t.after(async () => {
+		for (let i = 0; i < 50 && existsSync(cg); i++) {
+			try {
+				rmdirSync(cg);
+			} catch {
+				await sleep(50);
+			}
+		}
+	});
+	const path = join(dir, name);
+	copyFileSync(bin, path);
+	const w = spawn('sh', ['-c', `echo $$ > ${cg}/cgroup.procs && exec ${path} 30`], { stdio: 'ignore' });
+	children.push(w);
+	t.after(() => kill(w));
+	workload(t, other, ['30']);
+	await sleep(300);
+	const r = runTool(['profile', '-f', '--cgroup', cg, '1.5']);
+	assert.equal(r.code, 0, r.stderr);
+	const comms = new Set(folded(r.stdout).map((x) => x.frames[0]));
+	assert.deepEqual([...comms], [name]);
 });

@@ -207,6 +207,21 @@ describe('snapshots and the file cache', () => {
 		assert.equal(sym.userSymbol(pid, addrs[1]).name, 'middle');
 	});
 
+	test('a lazy snapshot holds the file open: it resolves after the process exited and the binary was deleted', async () => {
+		const path = join(dir, 'doomed');
+		copyFileSync(join(dir, 'pie'), path);
+		const { pid, addrs, child } = await start(path);
+		const sym = new Symbolizer({ debugRoots: [] });
+		assert.ok(sym.snapshot(pid, { lazy: true }));
+		assert.ok(sym.pendingFiles >= 1, 'files opened, not parsed yet');
+		await finish(child);
+		rmSync(path);
+		assert.equal(sym.userSymbol(pid, addrs[0]).name, 'outer');
+		assert.equal(sym.loadPending(), 0);
+		assert.equal(sym.userSymbol(pid, addrs[2]).name, 'leaf');
+		sym.close();
+	});
+
 	test('files are cached by identity: a hard link is the same file, a copy is not', async () => {
 		const d3 = join(dir, 'ident');
 		mkdirSync(d3, { recursive: true });

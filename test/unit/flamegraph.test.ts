@@ -124,3 +124,20 @@ test('flamegraph tool: file to SVG and HTML, stdin, usage errors', () => {
 		rmSync(dir, { recursive: true, force: true });
 	}
 });
+
+test('flamegraph loads no BPF: it runs without privileges (needsKernel: false), profile does not', (t) => {
+	if (process.getuid?.() !== 0) {
+		// already unprivileged: the converter must just work
+		const r = runTool(['flamegraph', '--width', '300'], { input: 'a;b 1\n' });
+		assert.equal(r.code, 0, r.stderr);
+		return;
+	}
+	const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+	let r = runTool(['flamegraph', '--width', '300'], { input: 'a;b 1\n', wrap: nobody });
+	if (r.code !== 0 && /EACCES|permission denied/i.test(r.stderr)) return t.skip('the checkout is not readable by nobody');
+	assert.equal(r.code, 0, r.stderr);
+	assert.ok(r.stdout.startsWith('<?xml'));
+	r = runTool(['profile', '1'], { wrap: nobody });
+	assert.equal(r.code, 1);
+	assert.match(r.stderr, /^profile: missing privileges/);
+});

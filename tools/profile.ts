@@ -91,7 +91,7 @@ export function stackIdErr(id: number): boolean {
 /** How a resolved frame is printed: its symbol, else [module], else [unknown]. */
 export function frameName(f: Frame): string {
 	if (f.known) return f.name;
-	if (f.module) return `[${basename(f.module)}]`;
+	if (f.module) return f.module.startsWith('[') ? f.module : `[${basename(f.module)}]`;
 	return '[unknown]';
 }
 

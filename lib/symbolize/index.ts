@@ -9,7 +9,7 @@ import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, re
 import { crc32 } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { demangle } from './demangle.js';
-import { SymbolTable, parseElf, readSymbols, withElfFile } from './elf.js';
+import { BufferSource, SymbolTable, parseElf, readSymbols, withElfFile } from './elf.js';
 import type { ElfInfo } from './elf.js';
 import { KernelSymbols } from './kallsyms.js';
 import { PerfMap } from './perfmap.js';
@@ -158,6 +158,7 @@ export class Symbolizer {
 			if (old) return old;
 			const mf: MappedFile = { ...m };
 			if (m.perms[2] === 'x' && isFileMapping(m)) this.loadMapped(pid, st!, mf, !!opts.lazy);
+			else if (m.path === '[vdso]') mf.file = this.loadVdso(pid, m);
 			return mf;
 		});
 		if (prev && prev.length === snap.length && prev.every((m, i) => m === snap[i])) return true;
@@ -233,7 +234,7 @@ export class Symbolizer {
 					const s = vaddr !== undefined ? m.file.symbols.lookup(vaddr) : null;
 					if (s) return { name: this.name(s.name), kind: 'user', module: m.path, offset: s.offset, addr, known: true };
 				}
-				if (m.path && m.path.startsWith('/')) break; // a file mapping without a symbol here
+				break; // the newest snapshot that maps addr decides; older ones only for unmapped addresses
 			}
 		}
 		const jit = this.perfMapLookup(pid, st, a);
@@ -274,6 +275,34 @@ export class Symbolizer {
 	}
 
 	// ---- files ----------------------------------------------------------
+
+	/** The vDSO is an ELF image in memory only: read it from /proc/PID/mem (cached by content). */
+	private loadVdso(pid: number, m: Mapping): LoadedFile | null {
+		const size = m.end - m.start;
+		if (size <= 0 || size > 1 << 20) return null;
+		let fd: number;
+		try {
+			fd = openSync(`${this.procRoot}/${pid}/mem`, constants.O_RDONLY);
+		} catch {
+			return null;
+		}
+		try {
+			const buf = Buffer.alloc(size);
+			const n = readSync(fd, buf, 0, size, m.start);
+			const img = buf.subarray(0, n);
+			const key = `vdso:${n}:${crc32(img) >>> 0}`;
+			if (this.files.has(key)) return this.files.get(key)!;
+			const src = new BufferSource(img);
+			const info = parseElf(src);
+			const f = info ? { path: '[vdso]', info, symbols: new SymbolTable(readSymbols(src, info)) } : null;
+			this.files.set(key, f);
+			return f;
+		} catch {
+			return null;
+		} finally {
+			closeSync(fd);
+		}
+	}
 
 	/**
 	 * Find the file of a mapping: served from the cache, parsed now, or (lazy)

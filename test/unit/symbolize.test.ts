@@ -251,6 +251,21 @@ describe('snapshots and the file cache', () => {
 		await finish(child);
 	});
 
+	test('the vDSO is read from memory and has its symbols', () => {
+		const line = readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.endsWith('[vdso]'));
+		assert.ok(line, 'this process has a vDSO');
+		const [lo, hi] = line.split(' ')[0].split('-').map((x) => BigInt(`0x${x}`));
+		const sym = new Symbolizer({ debugRoots: [] });
+		assert.ok(sym.snapshot(process.pid));
+		const names = new Set<string>();
+		for (let a = lo; a < hi; a += 16n) {
+			const f = sym.userSymbol(process.pid, a);
+			assert.equal(f.module, '[vdso]');
+			if (f.known) names.add(f.name);
+		}
+		assert.ok(names.has('__vdso_clock_gettime'), [...names].join(' '));
+	});
+
 	test('JIT addresses come from perf-PID.map', async () => {
 		const { pid, child } = await start(join(dir, 'pie'));
 		const pmDir = join(dir, 'perfmaps');

@@ -58,7 +58,11 @@ export default defineTool<Opts>({
 		const tree = buildTree(stacks);
 		const doc = renderFlameGraph(tree, format, { title: a.title, subtitle: a.subtitle, width: a.width, countName: a.countname });
 		if (a.output) {
-			writeFileSync(a.output, doc);
+			try {
+				writeFileSync(a.output, doc);
+			} catch (e) {
+				throw new ToolError('RUNTIME', `cannot write ${a.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+			}
 			t.out.info(`Wrote ${a.output} (${tree.value} ${a.countname ?? 'samples'}, ${stacks.length} stacks)`);
 		} else {
 			process.stdout.write(doc);

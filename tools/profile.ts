@@ -3,9 +3,9 @@
 // at the end as BCC does (multi-line or folded), or as a flame graph. The
 // first sample of each process triggers a snapshot of its mappings so
 // short-lived processes still get symbols.
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-import { usage } from '../lib/errors.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { ToolError, usage } from '../lib/errors.js';
 import { buildTree, formatOf, writeFlameGraph } from '../lib/flamegraph/index.js';
 import type { FlameFrame, FlameStack } from '../lib/flamegraph/index.js';
 import {
@@ -247,6 +247,8 @@ export default defineTool<Opts>({
 		}
 		if (a.flamegraph !== undefined && !formatOf(a.flamegraph))
 			throw usage(`--flamegraph ${a.flamegraph}: give a file name ending in .svg or .html`);
+		if (a.flamegraph !== undefined && !existsSync(dirname(resolve(a.flamegraph))))
+			throw usage(`--flamegraph ${a.flamegraph}: no such directory ${dirname(resolve(a.flamegraph))}`);
 	},
 	async run(t, a) {
 		const pids = a.pid !== undefined ? parseIdList(a.pid, '--pid') : [];
@@ -397,17 +399,21 @@ export default defineTool<Opts>({
 		const st = sumStats(obj.obj.mapLookup('stats', u32(0)));
 		if (a.flamegraph) {
 			const tree = buildTree(stacks.map((s) => flameStack(s, fo)));
-			writeFlameGraph(a.flamegraph, tree, {
-				title: 'CPU Flame Graph',
-				subtitle: `ebpf-tools profile: ${sampleContext}, ${threadContext}, ${stackContext} stacks`,
-			});
+			try {
+				writeFlameGraph(a.flamegraph, tree, {
+					title: 'CPU Flame Graph',
+					subtitle: `ebpf-tools profile: ${sampleContext}, ${threadContext}, ${stackContext} stacks`,
+				});
+			} catch (e) {
+				throw new ToolError('RUNTIME', `--flamegraph ${a.flamegraph}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+			}
 			t.out.info(`Wrote ${a.flamegraph} (${tree.value} samples, ${stacks.length} unique stacks)`);
 		}
 		if (missing > 0) {
 			t.out.info(`WARNING: ${missing} stack traces could not be displayed.${collision || st.stack_enomem ? ' Consider increasing --stack-storage-size.' : ''}`);
 		}
 		if (st.stack_eexist || st.stack_enomem || st.stack_other)
-			t.out.info(`WARNING: stacks lost in ${st.stack_eexist + st.stack_enomem + st.stack_other} of ${st.samples} samples (${st.stack_eexist} hash collisions, ${st.stack_enomem} stack map full, ${st.stack_other} other errors)`);
+			t.out.info(`WARNING: ${st.stack_eexist + st.stack_enomem + st.stack_other} stacks not stored in ${st.samples} samples (${st.stack_eexist} hash collisions, ${st.stack_enomem} stack map full, ${st.stack_other} other errors)`);
 		if (st.counts_full || dump.count >= a.hashStorageSize)
 			t.out.info(`WARNING: hash table full (${st.counts_full} samples not counted). Consider increasing --hash-storage-size.`);
 		if (t.out.json)

@@ -174,6 +174,13 @@ test('-K and -U split kernel and user frames; -d puts - between them; -a marks k
 	for (const row of userOnly) for (const f of row.frames) assert.ok(!f.endsWith('_[k]'), `-U: ${row.frames.join(';')}`);
 	assert.ok(userOnly.some((x) => x.frames.includes('main')));
 
+	// a stack map far too small: lost stacks are shown as such and warned about
+	const tiny = runTool(['profile', '-f', '-p', String(w.pid), '--stack-storage-size', '2', '1.5']);
+	assert.equal(tiny.code, 0, tiny.stderr);
+	assert.match(tiny.stdout, /\[Missed (User|Kernel) Stack\]/);
+	assert.match(tiny.stderr, /WARNING: \d+ stack traces could not be displayed\. Consider increasing --stack-storage-size\./);
+	assert.match(tiny.stderr, /WARNING: \d+ stacks not stored in \d+ samples \(\d+ hash collisions/);
+
 	const both = run(['-d']);
 	const split = both.filter((x) => x.frames.includes('-'));
 	assert.ok(split.length > 0, 'samples in a syscall have both stacks');

@@ -102,6 +102,7 @@ test('usage errors exit 2 before touching the kernel', () => {
 		[['-C', '4096'], /--cpu 4096: not an online CPU/],
 		[['--stack-storage-size', '0'], /--stack-storage-size 0/],
 		[['--flamegraph', 'out.png'], /\.svg or \.html/],
+		[['--flamegraph', '/nonexistent-dir/out.svg'], /no such directory \/nonexistent-dir/],
 		[['0'], /must be a positive number of seconds/],
 		[['5', '6'], /unexpected argument '6'/],
 		[['--bogus'], /Unknown argument/],

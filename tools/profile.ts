@@ -4,7 +4,7 @@
 // first sample of each process triggers a snapshot of its mappings so
 // short-lived processes still get symbols.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ToolError, usage } from '../lib/errors.js';
 import { buildTree, formatOf, writeFlameGraph } from '../lib/flamegraph/index.js';
 import type { FlameFrame, FlameStack } from '../lib/flamegraph/index.js';
@@ -20,15 +20,13 @@ import {
 } from '../lib/gen/profile.js';
 import type { ProfileKey, ProfileStats } from '../lib/gen/profile.js';
 import type { NativeLink } from '../lib/native.js';
-import { Symbolizer } from '../lib/symbolize/index.js';
-import type { Frame } from '../lib/symbolize/index.js';
+import { ProcessTracker, StackResolver, frameName, stackIdErr } from '../lib/stacks.js';
+import type { Frame } from '../lib/stacks.js';
 import { defineTool } from '../lib/tool.js';
 import { u32, u8 } from '../lib/tracer.js';
 
 const MAX_FILTER = 1024;
-const EFAULT = 14;
 const EEXIST = 17;
-const REFRESH_MS = 2000;
 
 interface Opts {
 	pid?: string;
@@ -83,17 +81,7 @@ export function parseIdList(s: string | number, flag: string): number[] {
 	});
 }
 
-/** A negative stack id that means a lost stack (not "no stack here", -EFAULT). */
-export function stackIdErr(id: number): boolean {
-	return id < 0 && id !== -EFAULT;
-}
-
-/** How a resolved frame is printed: its symbol, else [module], else [unknown]. */
-export function frameName(f: Frame): string {
-	if (f.known) return f.name;
-	if (f.module) return f.module.startsWith('[') ? f.module : `[${basename(f.module)}]`;
-	return '[unknown]';
-}
+export { frameName, stackIdErr };
 
 export interface ResolvedStack {
 	key: ProfileKey;
@@ -269,32 +257,13 @@ export default defineTool<Opts>({
 		});
 		for (const id of [...pids, ...tids]) obj.obj.mapUpdate('targets', u32(id), u8(1));
 
-		const sym = new Symbolizer();
-		const live = new Set<number>();
-		// First sample of a process, or first after it exec'd: read its mappings
-		// and open its binaries now (cheap), parse them a little later (a big
-		// binary takes a while) so the next process is not missed meanwhile.
-		let draining = false;
-		const drain = () => {
-			draining = sym.loadPending(20) > 0;
-			if (draining) setTimeout(drain, 1);
-		};
-		const seeProcess = (pid: number) => {
-			if (kernelOnly || pid === 0) return;
-			if (sym.snapshot(pid, { lazy: true })) live.add(pid);
-			if (!draining && sym.pendingFiles) {
-				draining = true;
-				setTimeout(drain, 1);
-			}
-		};
-		t.atEnd(() => sym.close());
-		for (const p of pids) seeProcess(p);
-		t.stream(obj, decodeProfileSeen, (e) => seeProcess(e.pid));
-		// mappings change (dlopen, JIT code): refresh the snapshots of live processes
-		const refresh = setInterval(() => {
-			for (const pid of live) if (!sym.snapshot(pid, { lazy: true })) live.delete(pid);
-		}, REFRESH_MS);
-		refresh.unref();
+		// first sample of a process, or first after it exec'd: snapshot its symbols
+		const procs = new ProcessTracker();
+		t.atEnd(() => procs.close());
+		if (!kernelOnly) for (const p of pids) procs.see(p);
+		t.stream(obj, decodeProfileSeen, (e) => {
+			if (!kernelOnly) procs.see(e.pid);
+		});
 
 		const cpus = a.cpu !== undefined ? [a.cpu] : onlineCpus();
 		const freq = a.count !== undefined ? undefined : (a.frequency ?? 49);
@@ -315,33 +284,15 @@ export default defineTool<Opts>({
 				' Hit Ctrl-C to end.',
 		);
 		const reason = await t.run();
-		clearInterval(refresh);
 		for (const l of links) l.close();
 		if (reason === 'stdout-closed') return;
-		for (const pid of live) sym.snapshot(pid);
+		procs.finish();
 
 		// read the counts and stacks
 		const dump = obj.obj.mapDump('counts');
 		const keySize = PROFILE_KEY_SIZE;
 		const kv = new DataView(dump.keys.buffer, dump.keys.byteOffset, dump.keys.length);
-		const stackCache = new Map<number, bigint[]>();
-		const readStack = (id: number): bigint[] => {
-			if (id < 0) return [];
-			let s = stackCache.get(id);
-			if (!s) {
-				s = [];
-				const v = obj.obj.mapLookup('stack_traces', u32(id));
-				if (v) {
-					for (let o = 0; o + 8 <= v.length; o += 8) {
-						const ip = v.readBigUInt64LE(o);
-						if (ip === 0n) break;
-						s.push(ip);
-					}
-				}
-				stackCache.set(id, s);
-			}
-			return s;
-		};
+		const resolver = new StackResolver(obj, 'stack_traces', procs.sym);
 		const stacks: ResolvedStack[] = [];
 		let missing = 0;
 		let collision = false;
@@ -356,17 +307,8 @@ export default defineTool<Opts>({
 				missing++;
 				collision ||= key.user_stack_id === -EEXIST;
 			}
-			// return addresses point after the call: look up addr - 1 for callers
-			const user = readStack(key.user_stack_id).map((ip, j) => {
-				const f = sym.userSymbol(key.pid, j ? ip - 1n : ip);
-				f.addr = ip;
-				return f;
-			});
-			const kernel = readStack(key.kernel_stack_id).map((ip, j) => {
-				const f = sym.kernelSymbol(j ? ip - 1n : ip);
-				f.addr = ip;
-				return f;
-			});
+			const user = resolver.user(key.pid, key.user_stack_id);
+			const kernel = resolver.kernel(key.kernel_stack_id);
 			stacks.push({ key, count, user, kernel });
 		}
 		stacks.sort((x, y) => x.count - y.count || x.key.pid - y.key.pid || x.key.user_stack_id - y.key.user_stack_id || x.key.kernel_stack_id - y.key.kernel_stack_id || (x.key.comm < y.key.comm ? -1 : x.key.comm > y.key.comm ? 1 : 0));

@@ -91,11 +91,30 @@ export interface ElfInfo {
 	debuglink?: { file: string; crc: number };
 }
 
+/** A symbol table as plain arrays (sorted), to move between threads. */
+export interface SymbolArrays {
+	addrs: Float64Array;
+	ends: Float64Array;
+	names: string[];
+}
+
 /** Function symbols sorted by address; lookups by binary search. */
 export class SymbolTable {
 	private addrs: Float64Array;
 	private ends: Float64Array;
 	private names: string[];
+
+	static fromArrays(a: SymbolArrays): SymbolTable {
+		const t = new SymbolTable([]);
+		t.addrs = a.addrs;
+		t.ends = a.ends;
+		t.names = a.names;
+		return t;
+	}
+
+	arrays(): SymbolArrays {
+		return { addrs: this.addrs, ends: this.ends, names: this.names };
+	}
 
 	constructor(entries: { addr: number; size: number; name: string }[]) {
 		// sort by address; at equal addresses prefer a sized, global-looking name

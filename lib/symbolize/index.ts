@@ -5,11 +5,15 @@
 // /proc/PID/map_files or /proc/PID/root (containers, deleted or replaced
 // binaries) and cached by identity (device, inode, size, mtime; build-id),
 // never by path. Names are demangled (C++, Rust).
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
-import { dirname, join } from 'node:path';
 import { demangle } from './demangle.js';
-import { BufferSource, SymbolTable, parseElf, readSymbols, withElfFile } from './elf.js';
+import { BufferSource, SymbolTable, parseElf, readSymbols } from './elf.js';
+import { findDebugFile, loadSymbols } from './load.js';
+import type { LoadedSymbols } from './load.js';
+import type { ParseJob } from './parse-worker.js';
 import type { ElfInfo } from './elf.js';
 import { KernelSymbols } from './kallsyms.js';
 import { PerfMap } from './perfmap.js';
@@ -70,7 +74,10 @@ interface PendingFile {
 	key: string;
 	display: string;
 	root: string;
+	/** parsed: the file, or null when unusable */
 	done?: LoadedFile | null;
+	/** the parser thread reads it now (the fd stays open until it answers) */
+	inflight?: boolean;
 }
 
 /** Most files held open waiting to be parsed; beyond that, snapshots parse at once. */
@@ -99,6 +106,12 @@ export class Symbolizer {
 	private readonly byBuildId = new Map<string, LoadedFile>();
 	private readonly names = new Map<string, string>();
 	private readonly pending: MappedFile[] = [];
+	private worker: Worker | undefined;
+	private bgBusy = false;
+	private bgBroken = false;
+	private bgSeq = 0;
+	private bgJob: { id: number; p: PendingFile } | undefined;
+	private closed = false;
 	/** files parsed (not served from the cache), for tests and -v */
 	filesLoaded = 0;
 
@@ -179,8 +192,7 @@ export class Symbolizer {
 	loadPending(maxMs = Infinity): number {
 		const t0 = Date.now();
 		while (this.pending.length) {
-			const mf = this.pending.shift()!;
-			this.finishPending(mf);
+			this.finishPending(this.pending[0]);
 			if (Date.now() - t0 >= maxMs) break;
 		}
 		return this.pending.length;
@@ -189,28 +201,41 @@ export class Symbolizer {
 	private finishPending(mf: MappedFile): void {
 		const p = mf.pending;
 		if (!p) return;
-		mf.pending = undefined;
 		if (p.done === undefined) {
+			let f: LoadedFile | null = null;
 			try {
-				p.done = this.files.has(p.key) ? this.files.get(p.key)! : this.parseFile(`/proc/self/fd/${p.fd}`, p.display, p.root);
-				this.files.set(p.key, p.done);
+				f = this.files.has(p.key) ? this.files.get(p.key)! : this.parseFile(`/proc/self/fd/${p.fd}`, p.display, p.root);
 			} catch {
-				p.done = null;
-			} finally {
-				closeSync(p.fd);
+				f = null;
 			}
+			this.files.set(p.key, f);
+			this.settle(p, f);
 		}
-		mf.file = p.done;
+		mf.file = p.done ?? null;
+		mf.pending = undefined;
+		const i = this.pending.indexOf(mf);
+		if (i >= 0) this.pending.splice(i, 1);
 	}
 
-	/** Close what lazy snapshots hold open (their files stay unparsed). */
+	/** Stop the parser thread and close what lazy snapshots hold open. */
 	close(): void {
+		this.closed = true;
+		if (this.worker) {
+			void this.worker.terminate();
+			this.worker = undefined;
+		}
+		if (this.bgJob) {
+			this.bgJob.p.inflight = false;
+			if (this.bgJob.p.done !== undefined) closeSync(this.bgJob.p.fd);
+			this.bgJob = undefined;
+		}
 		for (const mf of this.pending.splice(0)) {
-			if (mf.pending && mf.pending.done === undefined) {
-				closeSync(mf.pending.fd);
-				mf.pending.done = null;
-			}
+			const p = mf.pending;
 			mf.pending = undefined;
+			if (p && p.done === undefined) {
+				p.done = null;
+				closeSync(p.fd);
+			}
 		}
 	}
 
@@ -224,11 +249,7 @@ export class Symbolizer {
 				const m = findMapping(snap, a);
 				if (!m) continue;
 				module ??= m.path || undefined;
-				if (m.pending) {
-					const i = this.pending.indexOf(m);
-					if (i >= 0) this.pending.splice(i, 1);
-					this.finishPending(m);
-				}
+				if (m.pending) this.finishPending(m);
 				if (m.file) {
 					const vaddr = addrToVaddr(m, m.file.info, a);
 					const s = vaddr !== undefined ? m.file.symbols.lookup(vaddr) : null;
@@ -381,59 +402,95 @@ export class Symbolizer {
 	}
 
 	private parseFile(path: string, displayPath: string, root: string): LoadedFile | null {
-		const parsed = withElfFile(path, (src, info) => ({ info, syms: readSymbols(src, info) }));
-		if (!parsed) return null;
-		const { info } = parsed;
-		if (info.buildId) {
-			const hit = this.byBuildId.get(info.buildId);
-			if (hit) return hit;
-		}
+		const res = loadSymbols(path, displayPath, root, this.debugRoots, (id) => this.byBuildId.has(id));
+		return this.adopt(res, displayPath);
+	}
+
+	/** Turn parsed symbols into a cached file (or the file already known by its build-id). */
+	private adopt(res: LoadedSymbols | null, displayPath: string): LoadedFile | null {
+		if (!res) return null;
+		const hit = res.info.buildId ? this.byBuildId.get(res.info.buildId) : undefined;
+		if (hit) return hit;
 		this.filesLoaded++;
-		let syms = parsed.syms;
-		const dbg = this.findDebugFile(info, displayPath, root);
-		let debugFile: string | undefined;
-		if (dbg) {
-			const more = withElfFile(dbg, (src, dinfo) => readSymbols(src, dinfo));
-			if (more && more.length) {
-				syms = syms.concat(more);
-				debugFile = dbg;
-			}
-		}
-		const f: LoadedFile = { path: displayPath, info, symbols: new SymbolTable(syms), debugFile };
-		if (info.buildId) this.byBuildId.set(info.buildId, f);
+		const f: LoadedFile = { path: displayPath, info: res.info, symbols: SymbolTable.fromArrays(res.table), debugFile: res.debugFile };
+		if (res.info.buildId) this.byBuildId.set(res.info.buildId, f);
 		return f;
 	}
 
 	/** A separate debug file: by build-id, then by .gnu_debuglink (checked by build-id or CRC). */
 	findDebugFile(info: ElfInfo, path: string, root = '/'): string | undefined {
-		// a file with its own .symtab needs no debug file
-		if (info.sections.some((s) => s.name === '.symtab' && s.size > 0 && s.type === 2)) return undefined;
-		const roots = root === '/' ? this.debugRoots : [...this.debugRoots.map((r) => join(root, r)), ...this.debugRoots];
-		if (info.buildId && info.buildId.length > 2) {
-			for (const r of roots) {
-				const p = join(r, '.build-id', info.buildId.slice(0, 2), `${info.buildId.slice(2)}.debug`);
-				if (this.debugMatches(p, info)) return p;
-			}
-		}
-		if (info.debuglink) {
-			const dir = dirname(path);
-			const cands = [
-				join(root, dir, info.debuglink.file),
-				join(root, dir, '.debug', info.debuglink.file),
-				...roots.map((r) => join(r, dir, info.debuglink!.file)),
-			];
-			for (const p of cands) if (this.debugMatches(p, info, info.debuglink.crc)) return p;
-		}
-		return undefined;
+		return findDebugFile(info, path, root, this.debugRoots);
 	}
 
-	private debugMatches(p: string, info: ElfInfo, crc?: number): boolean {
-		if (!existsSync(p)) return false;
-		const dinfo = withElfFile(p, (_src, i) => i);
-		if (!dinfo) return false;
-		if (info.buildId && dinfo.buildId) return info.buildId === dinfo.buildId;
-		if (crc === undefined) return false;
-		return fileCrc32(p) === crc;
+	// ---- the parser thread ----------------------------------------------
+
+	/**
+	 * Parse the files lazy snapshots opened in a worker thread, one at a
+	 * time, so this thread stays free to snapshot new processes. Lookups that
+	 * need a file before its turn parse it here.
+	 */
+	loadInBackground(): void {
+		if (this.bgBusy || this.bgBroken) return;
+		const mf = this.pending.find((m) => m.pending && m.pending.done === undefined && !m.pending.inflight);
+		if (!mf) return;
+		const p = mf.pending!;
+		if (this.files.has(p.key)) {
+			this.settle(p, this.files.get(p.key)!);
+			return this.loadInBackground();
+		}
+		let w = this.worker;
+		if (!w) {
+			try {
+				w = new Worker(new URL('./parse-worker.js', import.meta.url));
+			} catch {
+				this.bgBroken = true;
+				return;
+			}
+			w.unref();
+			w.on('message', (m: { id: number; res: LoadedSymbols | null }) => this.onParsed(m));
+			w.on('error', () => {
+				this.bgBroken = true;
+				this.bgBusy = false;
+				this.bgJob = undefined;
+			});
+			this.worker = w;
+		}
+		p.inflight = true;
+		this.bgBusy = true;
+		this.bgJob = { id: ++this.bgSeq, p };
+		const job: ParseJob = { id: this.bgSeq, path: `/proc/self/fd/${p.fd}`, display: p.display, root: p.root, debugRoots: this.debugRoots, known: [...this.byBuildId.keys()] };
+		w.postMessage(job);
+	}
+
+	private onParsed(m: { id: number; res: LoadedSymbols | null }): void {
+		const job = this.bgJob;
+		if (!job || job.id !== m.id) return;
+		this.bgJob = undefined;
+		this.bgBusy = false;
+		const p = job.p;
+		p.inflight = false;
+		if (p.done === undefined) {
+			const f = this.adopt(m.res, p.display);
+			this.files.set(p.key, f);
+			this.settle(p, f);
+		} else {
+			closeSync(p.fd); // parsed here meanwhile; the fd was kept for the worker
+		}
+		if (!this.closed) this.loadInBackground();
+	}
+
+	/** A pending file is known: close it and hand it to every mapping waiting for it. */
+	private settle(p: PendingFile, f: LoadedFile | null): void {
+		p.done = f;
+		if (!p.inflight) closeSync(p.fd);
+		for (let i = this.pending.length - 1; i >= 0; i--) {
+			const mf = this.pending[i];
+			if (mf.pending === p) {
+				mf.file = f;
+				mf.pending = undefined;
+				this.pending.splice(i, 1);
+			}
+		}
 	}
 }
 
@@ -470,31 +527,5 @@ function nsPid(procRoot: string, pid: number): number | undefined {
 	}
 }
 
-/** CRC-32 of a whole file (the .gnu_debuglink checksum). */
-export function fileCrc32(path: string): number | undefined {
-	let fd: number;
-	try {
-		fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-	} catch {
-		return undefined;
-	}
-	try {
-		if (!fstatSync(fd).isFile()) return undefined;
-		const buf = Buffer.allocUnsafe(1 << 20);
-		let crc = 0;
-		let pos = 0;
-		for (;;) {
-			const n = readSync(fd, buf, 0, buf.length, pos);
-			if (n <= 0) break;
-			crc = crc32(buf.subarray(0, n), crc);
-			pos += n;
-		}
-		return crc >>> 0;
-	} catch {
-		return undefined;
-	} finally {
-		closeSync(fd);
-	}
-}
-
+export { fileCrc32 } from './load.js';
 export { parseElf };

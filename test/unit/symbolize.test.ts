@@ -222,6 +222,23 @@ describe('snapshots and the file cache', () => {
 		sym.close();
 	});
 
+	test('the parser thread parses what lazy snapshots opened, while this thread stays free', async () => {
+		const { pid, addrs, child } = await start(join(dir, 'clangpie'));
+		const sym = new Symbolizer({ debugRoots: [] });
+		assert.ok(sym.snapshot(pid, { lazy: true }));
+		const waiting = sym.pendingFiles;
+		assert.ok(waiting >= 1);
+		sym.loadInBackground();
+		await finish(child);
+		for (let i = 0; i < 500 && sym.pendingFiles; i++) await new Promise((r) => setTimeout(r, 20));
+		assert.equal(sym.pendingFiles, 0, 'all parsed in the worker');
+		const loaded = sym.filesLoaded;
+		assert.ok(loaded >= 1);
+		assert.deepEqual(addrs.map((a) => sym.userSymbol(pid, a).name), ['outer', 'middle', 'leaf', 'hidden_static']);
+		assert.equal(sym.filesLoaded, loaded, 'lookups used the parsed files');
+		sym.close();
+	});
+
 	test('files are cached by identity: a hard link is the same file, a copy is not', async () => {
 		const d3 = join(dir, 'ident');
 		mkdirSync(d3, { recursive: true });

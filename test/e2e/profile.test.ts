@@ -206,7 +206,8 @@ const end = Date.now() + 30000;
 let x = 0;
 while (Date.now() < end) x += ${fn}(200000);
 `);
-	const node = spawn(process.execPath, ['--perf-basic-prof', script], { stdio: 'ignore' });
+	// (cwd: V8 writes an isolate-*.log where it runs with --perf-basic-prof)
+	const node = spawn(process.execPath, ['--perf-basic-prof', script], { stdio: 'ignore', cwd: dir });
 	children.push(node);
 	t.after(() => kill(node));
 	cleanup.push(`/tmp/perf-${node.pid}.map`);

@@ -166,7 +166,7 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 		Tracer.validateCommon(common);
 		spec.validate?.(argv);
 		tracer = new Tracer(spec.name, common);
-		tracer.preflight();
+		if (spec.needsKernel !== false) tracer.preflight();
 		await spec.run(tracer, argv);
 		return 0;
 	} catch (e) {

@@ -13,4 +13,6 @@ export const TOOLS: Record<string, ToolEntry> = {
 	tcpconnect: { summary: 'Trace active TCP connects (connect), with the process', load: () => import('../tools/tcpconnect.js') },
 	tcplife: { summary: 'Trace TCP sessions: lifespan, bytes, owning process', load: () => import('../tools/tcplife.js') },
 	tcpretrans: { summary: 'Trace TCP retransmits, with the owning process', load: () => import('../tools/tcpretrans.js') },
+	profile: { summary: 'Sample CPU stacks (kernel and user) at a timed interval; flame graphs', load: () => import('../tools/profile.js') },
+	flamegraph: { summary: 'Turn folded stacks into a flame graph (SVG or interactive HTML)', load: () => import('../tools/flamegraph.js') },
 };

@@ -16,6 +16,8 @@ export interface ToolSpec<T = Record<string, unknown>> {
 	commonAliases?: Partial<Record<'cgroup' | 'duration', string>>;
 	examples: [string, string][];
 	epilogue?: string;
+	/** false for tools that load no BPF (converters): no privilege/BTF/tracefs preflight */
+	needsKernel?: boolean;
 	/** checks on the parsed options, before the kernel is touched (throw usage()) */
 	validate?(args: Args<T>): void;
 	run(tracer: Tracer, args: Args<T>): Promise<void>;

@@ -198,6 +198,16 @@ export class Tracer implements Disposable {
 		if (!this.common.perfBuffer && this.usePerfBuffer && this.common.verbose)
 			this.out.info('ring buffers unavailable (Linux 5.8+): using a perf buffer');
 		this.clock = new Clock();
+		// Catch SIGINT/SIGTERM from here on, not only once run() starts: a
+		// signal sent right after the "Hit Ctrl-C" banner must stop the tool
+		// cleanly (run() then returns at once), never kill it.
+		const onSig = () => this.stop('signal');
+		process.on('SIGINT', onSig);
+		process.on('SIGTERM', onSig);
+		this.finalizers.unshift(() => {
+			process.removeListener('SIGINT', onSig);
+			process.removeListener('SIGTERM', onSig);
+		});
 	}
 
 	/** libbpf's messages since the last call; printed on stderr with -v. */
@@ -348,13 +358,6 @@ export class Tracer implements Disposable {
 		const reason = await new Promise<StopReason>((resolve) => {
 			if (this.stopped) return resolve(this.stopped);
 			this.stopFn = resolve;
-			const onSig = () => this.stop('signal');
-			process.once('SIGINT', onSig);
-			process.once('SIGTERM', onSig);
-			this.finalizers.unshift(() => {
-				process.removeListener('SIGINT', onSig);
-				process.removeListener('SIGTERM', onSig);
-			});
 			if (this.common.duration) {
 				const t = setTimeout(() => this.stop('duration'), this.common.duration * 1000);
 				this.timers.push(t);

@@ -9,4 +9,5 @@ export interface ToolEntry {
 
 export const TOOLS: Record<string, ToolEntry> = {
 	execsnoop: { summary: 'Trace new processes (exec), with arguments', load: () => import('../tools/execsnoop.js') },
+	biolatency: { summary: 'Summarize block device I/O latency as a histogram', load: () => import('../tools/biolatency.js') },
 };

@@ -124,6 +124,24 @@ export class LoadedObject {
 		return this.wrap(`perf_event cpu ${opts.cpu ?? -1}`, () => this.obj.attachPerfEvent(prog, opts));
 	}
 
+	/**
+	 * Every entry of a map (batch lookups where the kernel has them), removed
+	 * (hash maps) or zeroed (arrays) as read with {delete: true}. valueSize is
+	 * the user-space value size: per-CPU maps hold one 8-aligned copy per
+	 * possible CPU.
+	 */
+	dump(map: string, opts: { delete?: boolean } = {}): { keys: Buffer; values: Buffer; count: number; keySize: number; valueSize: number } {
+		const info = this.obj.maps().find((m) => m.name === map);
+		if (!info) throw new ToolError('RUNTIME', `${this.name}: no map named ${map}`);
+		let d: { keys: Buffer; values: Buffer; count: number };
+		try {
+			d = this.obj.mapDump(map, opts);
+		} catch (e) {
+			throw mapNativeError(e, `${this.name}: reading map ${map}`);
+		}
+		return { ...d, keySize: info.keySize, valueSize: info.valueBufferSize };
+	}
+
 	/** Sum of a per-CPU u64 counter at key 0 (e.g. drops). */
 	percpuSum(map: string): number {
 		const v = this.obj.mapLookup(map, Buffer.alloc(4));

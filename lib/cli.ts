@@ -62,7 +62,8 @@ function build(spec: ToolSpec<any>, args: string[]) {
 		.exitProcess(false)
 		.wrap(Math.min(100, process.stdout.columns || 100))
 		.fail((msg: string | null, err: Error | undefined) => {
-			throw err ?? usage(msg ?? 'bad usage', `see 'ebpf-tools ${spec.name} --help'`);
+			// errors reach people as one line (yargs puts `choices` on several)
+			throw err ?? usage((msg ?? 'bad usage').replace(/\s*\n\s*/g, ' '), `see 'ebpf-tools ${spec.name} --help'`);
 		});
 	for (const [cmd, desc] of spec.examples) y = y.example(cmd, desc);
 	const positionalsHelp = (spec.positionals ?? []).map((p) => `  ${p.name.padEnd(10)} ${p.describe}`).join('\n');

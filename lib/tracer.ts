@@ -330,6 +330,9 @@ export class Tracer implements Disposable {
 	/** The run loop: resolves when stopped by a signal, the duration, a closed stdout, or stop(). */
 	async run(): Promise<StopReason> {
 		this.clock.startNs = this.clock.nowNs();
+		// signal handlers do not keep Node's event loop alive: a tool with no
+		// reader (summary tools reading maps) would exit at once without this
+		const keepAlive = setInterval(() => {}, 1 << 30);
 		const reason = await new Promise<StopReason>((resolve) => {
 			if (this.stopped) return resolve(this.stopped);
 			this.stopFn = resolve;
@@ -345,6 +348,7 @@ export class Tracer implements Disposable {
 				this.timers.push(t);
 			}
 		});
+		clearInterval(keepAlive);
 		// drain what the kernel already delivered
 		if (reason !== 'stdout-closed') for (const r of this.readers) if (!r.isClosed()) r.consume();
 		this.checkDrops();

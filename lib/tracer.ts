@@ -93,6 +93,13 @@ export interface OpenOptions {
 
 /** A loaded BPF object with the links attached from it. */
 export class LoadedObject {
+	/**
+	 * The links attached from this object. Held here because the addon
+	 * detaches a link when its JS wrapper is garbage-collected: a link the
+	 * caller drops would otherwise vanish at the next GC.
+	 */
+	readonly links: NativeLink[] = [];
+
 	constructor(
 		private readonly tracer: Tracer,
 		readonly obj: NativeObject,
@@ -101,7 +108,9 @@ export class LoadedObject {
 
 	private wrap(what: string, fn: () => NativeLink): NativeLink {
 		try {
-			return fn();
+			const link = fn();
+			this.links.push(link);
+			return link;
 		} catch (e) {
 			throw mapNativeError(e, `${this.name}: attaching ${what}`, this.tracer.takeLog());
 		}

@@ -3,11 +3,10 @@
 // of that disk must account for all of them (other I/O may add some).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { linksStillPresent, marker, ndjson, requireRoot, startTool } from './helpers.js';
-import type { ToolRun } from './helpers.js';
+import { ToolRun, cli, linksStillPresent, marker, ndjson, requireRoot, sleep, startTool } from './helpers.js';
 
 const WRITES = 150;
 const READS = 120;
@@ -215,4 +214,19 @@ test('--json: one object per histogram, buckets with bounds, the -e summary', as
 	assert.ok(sum, stdout);
 	assert.ok(Math.abs(sum.count - hists.reduce((a, h) => a + h.total_count, 0)) <= 5);
 	assert.equal(sum.avg, Math.trunc(sum.total / sum.count));
+});
+
+test('the links outlive garbage collection (the addon detaches a link whose wrapper is collected)', async (t) => {
+	if (!requireRoot(t)) return;
+	// collect garbage every 20 ms in the tool's process
+	const gc = join(dir, 'gc.cjs');
+	writeFileSync(gc, 'setInterval(() => globalThis.gc(), 20).unref();\n');
+	const child = spawn(process.execPath, ['--expose-gc', '--require', gc, cli, 'biolatency', '-D'], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const run = new ToolRun(child);
+	await run.attached();
+	await sleep(200);
+	directIo();
+	const r = await run.stop('SIGINT');
+	assert.equal(r.code, 0, r.stderr);
+	assertAccounts(parse(r.stdout).find((h) => h.key?.[1] === disk), WRITES + READS);
 });

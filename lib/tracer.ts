@@ -1,7 +1,7 @@
 // The loader and run loop every tool shares: object lifecycle, the event
 // channel (ring buffer, or perf buffer when forced or missing), cgroup filter,
 // drop and loss reporting, libbpf log routing, signals, duration, cleanup.
-import { openSync, closeSync, existsSync, statSync } from 'node:fs';
+import { openSync, closeSync, existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { forEachRecord } from './decode.js';
 import { ToolError, mapNativeError, usage } from './errors.js';
@@ -325,6 +325,33 @@ export class Tracer implements Disposable {
 		this.out.warn(`${n} events lost (${reason})`);
 		if (this.out.json) this.out.record({ type: 'lost', count: n, reason });
 		this.out.flush();
+	}
+
+	/**
+	 * Runs of this process's BPF programs the kernel skipped because a
+	 * program was already running on that CPU (a hardirq arriving while a
+	 * tracing program runs in task or softirq context; for kprobes and classic
+	 * tracepoints any such program counts). From /proc/self/fdinfo
+	 * (recursion_misses, Linux 5.12+; 0 where the kernel does not say).
+	 */
+	missedRuns(): number {
+		let n = 0;
+		let fds: string[] = [];
+		try {
+			fds = readdirSync('/proc/self/fd');
+		} catch {
+			return 0;
+		}
+		for (const fd of fds) {
+			try {
+				if (!readlinkSync(`/proc/self/fd/${fd}`).includes('bpf-prog')) continue;
+				const m = /^recursion_misses:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+				if (m) n += Number(m[1]);
+			} catch {
+				/* closed meanwhile */
+			}
+		}
+		return n;
 	}
 
 	get lost(): number {

@@ -148,6 +148,7 @@ export default defineTool<Opts>({
 		const keyView = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 		let interval = 0;
 		let dropsSeen = 0;
+		let missedSeen = 0;
 		const lo = obj;
 		const print = () => {
 			interval++;
@@ -193,6 +194,11 @@ export default defineTool<Opts>({
 			if (drops > dropsSeen) {
 				t.reportLost(drops - dropsSeen, 'a map was full');
 				dropsSeen = drops;
+			}
+			const missed = t.missedRuns();
+			if (missed > missedSeen) {
+				t.reportLost(missed - missedSeen, 'the kernel skipped the BPF program: it was already running on that CPU');
+				missedSeen = missed;
 			}
 			t.out.flush();
 		};

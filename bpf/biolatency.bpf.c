@@ -100,8 +100,10 @@ static __always_inline int record_done(struct start_key *key, __u32 dev, __u32 c
 	if (!tsp)
 		return 0; /* issued before we started, or filtered out */
 	delta = bpf_ktime_get_ns() - *tsp;
-	if ((__s64)delta < 0)
+	if ((__s64)delta < 0) {
+		count_drop(); /* clock went backwards: never silent */
 		goto cleanup;
+	}
 	if (targ_ms)
 		delta /= 1000000U;
 	else

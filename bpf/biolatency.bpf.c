@@ -58,6 +58,22 @@ struct {
 	__type(value, struct hist_ext);
 } ext SEC(".maps");
 
+/* what happened to the requests seen, for -v (enum stat in biolatency.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(&stats, &which);
+
+	if (n)
+		*n += 1;
+}
+
 /* Before Linux 5.17 (and back to the beginning) the disk hung off the request. */
 struct request___rq_disk {
 	struct gendisk *rq_disk;
@@ -84,8 +100,12 @@ static __always_inline int record_start(struct start_key *key, __u32 dev, __u64 
 	if (filter_dev && dev != targ_dev)
 		return 0;
 	ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&start, key, &ts, flags) && flags == BPF_ANY)
-		count_drop(); /* too many requests in flight */
+	if (bpf_map_update_elem(&start, key, &ts, flags)) {
+		if (flags == BPF_ANY)
+			count_drop(); /* too many requests in flight */
+		return 0;
+	}
+	stat_inc(STAT_STARTED);
 	return 0;
 }
 
@@ -97,8 +117,10 @@ static __always_inline int record_done(struct start_key *key, __u32 dev, __u32 c
 	__u32 idx = 0;
 
 	tsp = bpf_map_lookup_elem(&start, key);
-	if (!tsp)
-		return 0; /* issued before we started, or filtered out */
+	if (!tsp) {
+		stat_inc(STAT_NO_START); /* issued before we started, or filtered out */
+		return 0;
+	}
 	delta = bpf_ktime_get_ns() - *tsp;
 	if ((__s64)delta < 0) {
 		count_drop(); /* clock went backwards: never silent */
@@ -126,6 +148,7 @@ static __always_inline int record_done(struct start_key *key, __u32 dev, __u32 c
 	}
 	/* this CPU's copy; a program does not nest on its own CPU */
 	*cnt += 1;
+	stat_inc(STAT_TIMED);
 	if (targ_ext) {
 		e = bpf_map_lookup_elem(&ext, &idx);
 		if (e) {
@@ -156,8 +179,10 @@ static __always_inline int rq_done(struct request *rq, __u32 nr_bytes)
 	struct start_key key = { .id = (__u64)rq };
 
 	/* a partial completion: the request goes on */
-	if (nr_bytes < BPF_CORE_READ(rq, __data_len))
+	if (nr_bytes < BPF_CORE_READ(rq, __data_len)) {
+		stat_inc(STAT_PARTIAL);
 		return 0;
+	}
 	return record_done(&key, targ_per_disk ? rq_dev(rq) : 0,
 			   targ_per_flag ? BPF_CORE_READ(rq, cmd_flags) : 0);
 }

@@ -4,6 +4,15 @@
 
 #define MAX_SLOTS	64	/* log2 slots of a 64-bit latency */
 
+/* counters in the `stats` map, printed with -v */
+enum biolat_stat {
+	STAT_STARTED,	/* start times recorded */
+	STAT_TIMED,	/* completions that went into a histogram */
+	STAT_NO_START,	/* completions without a recorded start */
+	STAT_PARTIAL,	/* partial completions (the request went on) */
+	STAT_MAX,
+};
+
 /* One histogram slot of one section: the key of the per-CPU `hists` map. */
 struct hist_key {
 	__u32 dev;	/* disk (kernel dev_t: major << 20 | minor) with -D, else 0 */

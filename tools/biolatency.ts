@@ -225,6 +225,11 @@ export default defineTool<Opts>({
 		clearTimeout(timer);
 		// Ctrl-C or --duration: print what the last (partial) interval gathered, as BCC does
 		if (reason === 'signal' || reason === 'duration') print();
+		if (a.verbose) {
+			const st = lo.dump('stats');
+			const n = (i: number) => sumPerCpuU64(st.values.subarray(i * st.valueSize, (i + 1) * st.valueSize), 8)[0];
+			t.out.info(`biolatency: ${n(0)} starts recorded, ${n(1)} completions timed, ${n(2)} without a recorded start (issued before tracing or filtered), ${n(3)} partial`);
+		}
 	},
 });
 

@@ -104,7 +104,7 @@ function work(fn: () => void = directIo): number {
 let lastIos = 0;
 
 async function traced(args: string[], fn: () => void = directIo): Promise<{ run: ToolRun; stdout: string; stderr: string; merged: number }> {
-	const run = startTool(['biolatency', ...args]);
+	const run = startTool(['biolatency', ...(args.includes('-v') ? args : [...args, '-v'])]);
 	await run.attached();
 	const merged = work(fn);
 	const r = await run.stop('SIGINT');

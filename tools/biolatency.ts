@@ -228,7 +228,7 @@ export default defineTool<Opts>({
 		if (a.verbose) {
 			const st = lo.dump('stats');
 			const n = (i: number) => sumPerCpuU64(st.values.subarray(i * st.valueSize, (i + 1) * st.valueSize), 8)[0];
-			t.out.info(`biolatency: ${n(0)} starts recorded, ${n(1)} completions timed, ${n(2)} without a recorded start (issued before tracing or filtered), ${n(3)} partial`);
+			t.out.info(`biolatency: ${n(0)} starts recorded, ${n(1)} completions timed, ${n(2)} without a recorded start (issued before tracing or filtered), ${n(3)} partial, ${t.missedRuns()} program runs skipped by the kernel`);
 		}
 	},
 });

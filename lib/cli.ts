@@ -3,7 +3,7 @@
 // codes (0 ok, 1 runtime, 2 usage). No stack trace unless -v.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import yargs from 'yargs';
+import parser from 'yargs-parser';
 import type { Options } from 'yargs';
 import { ToolError, formatError, mapNativeError, usage } from './errors.js';
 import { packageRoot } from './native.js';
@@ -41,34 +41,80 @@ function topHelp(): string {
 	].join('\n');
 }
 
-function build(spec: ToolSpec<any>, args: string[]) {
+function commonFor(spec: ToolSpec<any>): Record<string, Options> {
 	const common: Record<string, Options> = {};
 	for (const [k, o] of Object.entries(COMMON_OPTIONS)) {
 		const alias = spec.commonAliases?.[k as 'cgroup' | 'duration'];
 		common[k] = alias ? { ...o, alias } : o;
 	}
+	return common;
+}
+
+/** The tool's --help, rendered by yargs (loaded only for help: it costs ~150 ms to import). */
+async function help(spec: ToolSpec<any>): Promise<string> {
+	const { default: yargs } = await import('yargs');
+	const common = commonFor(spec);
 	const pos = (spec.positionals ?? []).map((p) => `[${p.name}]`).join(' ');
-	let y = yargs(args)
+	let y = yargs([])
 		.scriptName(`ebpf-tools ${spec.name}`)
 		.usage(`Usage: $0 [options]${pos ? ' ' + pos : ''}\n\n${spec.description}`)
 		.options(spec.options)
 		.group(Object.keys(spec.options), 'Options:')
 		.options(common)
 		.group(Object.keys(common), 'Common options:')
-		.strictOptions()
-		.parserConfiguration({ 'camel-case-expansion': true, 'strip-dashed': false, 'duplicate-arguments-array': false })
 		.help(false)
 		.version(false)
-		.exitProcess(false)
-		.wrap(Math.min(100, process.stdout.columns || 100))
-		.fail((msg: string | null, err: Error | undefined) => {
-			// errors reach people as one line (yargs puts `choices` on several)
-			throw err ?? usage((msg ?? 'bad usage').replace(/\s*\n\s*/g, ' '), `see 'ebpf-tools ${spec.name} --help'`);
-		});
+		.wrap(Math.min(100, process.stdout.columns || 100));
 	for (const [cmd, desc] of spec.examples) y = y.example(cmd, desc);
 	const positionalsHelp = (spec.positionals ?? []).map((p) => `  ${p.name.padEnd(10)} ${p.describe}`).join('\n');
 	y = y.epilogue([positionalsHelp && `Positional arguments:\n${positionalsHelp}`, spec.epilogue, `See man ${spec.name}(8).`].filter(Boolean).join('\n\n'));
-	return y;
+	return y.getHelp();
+}
+
+const asArray = (a: string | readonly string[] | undefined): string[] => (a === undefined ? [] : typeof a === 'string' ? [a] : [...a]);
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Parse with yargs-parser (yargs' own parser) from the same option specs
+ * yargs renders in --help; strict about unknown options and missing values.
+ */
+export function parse(spec: ToolSpec<any>, args: string[]): Record<string, unknown> & { _: (string | number)[] } {
+	const opts = { ...spec.options, ...commonFor(spec) };
+	const cfg = { alias: {} as Record<string, string[]>, boolean: [] as string[], number: [] as string[], string: [] as string[],
+		count: [] as string[], array: [] as string[], default: {} as Record<string, unknown> };
+	const known = new Set<string>(['_', '--']);
+	for (const [k, o] of Object.entries(opts)) {
+		const aliases = asArray(o.alias);
+		cfg.alias[k] = aliases;
+		for (const n of [k, ...aliases]) {
+			known.add(n);
+			known.add(camel(n));
+		}
+		if (o.type === 'boolean') cfg.boolean.push(k);
+		else if (o.type === 'number') cfg.number.push(k);
+		else if (o.type === 'count') cfg.count.push(k);
+		else if (o.type === 'string') cfg.string.push(k);
+		if (o.array) cfg.array.push(k);
+		if (o.default !== undefined) cfg.default[k] = o.default;
+	}
+	const r = parser.detailed(args, { ...cfg, configuration: { 'camel-case-expansion': true, 'strip-dashed': false,
+		'duplicate-arguments-array': true, 'greedy-arrays': false } });
+	if (r.error) throw usage(r.error.message, `see 'ebpf-tools ${spec.name} --help'`);
+	const argv = r.argv as Record<string, unknown> & { _: (string | number)[] };
+	for (const k of Object.keys(argv)) {
+		if (!known.has(k)) throw usage(`Unknown argument: ${k}`, `see 'ebpf-tools ${spec.name} --help'`);
+	}
+	for (const [k, o] of Object.entries(opts)) {
+		const v = argv[k];
+		if (o.requiresArg && (v === '' || (o.type === 'number' && v === undefined && args.some((a) => a === `--${k}` || asArray(o.alias).some((al) => a === `-${al}`)))))
+			throw usage(`--${k} needs a value`, `see 'ebpf-tools ${spec.name} --help'`);
+		// a repeated option keeps its last value, unless it collects them (array: true)
+		if (!o.array && Array.isArray(v)) {
+			const last = v[v.length - 1];
+			for (const n of [k, ...asArray(o.alias)]) argv[n] = argv[camel(n)] = last;
+		}
+	}
+	return argv;
 }
 
 function checkNumbers(spec: ToolSpec<any>, argv: Record<string, unknown>): void {
@@ -91,13 +137,19 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 	const spec = (await entry.load()).default;
 	const verbose = args.some((a) => /^-v+$/.test(a) || a === '--verbose');
 	let tracer: Tracer | undefined;
+	// an error thrown from a timer or callback ends the run like any other:
+	// cleanly, as one line
+	const onUncaught = (e: unknown) => {
+		if (tracer) return tracer.fail(e);
+		throw e;
+	};
+	process.on('uncaughtException', onUncaught);
 	try {
-		const y = build(spec, args);
 		if (args.includes('--help') || args.includes('-h')) {
-			process.stdout.write((await y.getHelp()) + '\n');
+			process.stdout.write((await help(spec)) + '\n');
 			return 0;
 		}
-		const argv = (await y.parse()) as unknown as Args<Record<string, unknown>>;
+		const argv = parse(spec, args) as unknown as Args<Record<string, unknown>>;
 		checkNumbers(spec, argv as Record<string, unknown>);
 		const positionals = spec.positionals ?? [];
 		if (argv._.length > positionals.length)
@@ -127,6 +179,7 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 		return err.exitCode;
 	} finally {
 		tracer?.close();
+		process.removeListener('uncaughtException', onUncaught);
 	}
 }
 

@@ -27,12 +27,12 @@ export interface StructLayout {
 	members: { name: string; offset: number; size: number }[];
 }
 
-export interface NativeLink {
+export interface NativeLink extends Disposable {
 	close(): void;
 	isClosed(): boolean;
 }
 
-export interface NativeReader {
+export interface NativeReader extends Disposable {
 	close(): void;
 	isClosed(): boolean;
 	/** drain now; returns records consumed */
@@ -42,7 +42,7 @@ export interface NativeReader {
 
 export type BatchCallback = (batch: Buffer, lost: number) => void;
 
-export interface NativeObject {
+export interface NativeObject extends Disposable {
 	close(): void;
 	isClosed(): boolean;
 	maps(): MapInfo[];
@@ -112,6 +112,13 @@ export function native(): NativeAddon {
 		const require = createRequire(import.meta.url);
 		const load = require('node-gyp-build') as (dir: string) => NativeAddon;
 		addon = load(packageRoot);
+		// `using obj = new BpfObject(...)`: every handle is disposable (close is idempotent)
+		const raw = addon as unknown as Record<string, { prototype: { close(): void } & Record<symbol, unknown> }>;
+		for (const cls of ['BpfObject', 'Link', 'RingBuffer', 'PerfBuffer']) {
+			raw[cls].prototype[Symbol.dispose] = function (this: { close(): void }) {
+				this.close();
+			};
+		}
 	}
 	return addon;
 }

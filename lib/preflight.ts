@@ -1,6 +1,6 @@
 // Checks made before touching the kernel, each failing with one line and a hint.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { release } from 'node:os';
 import { ToolError } from './errors.js';
 
@@ -69,4 +69,26 @@ export function ensureTracefs(): TracefsState {
 /** Does the classic tracepoint category:name exist? (tracefs must be mounted) */
 export function tracepointExists(category: string, name: string): boolean {
 	return TRACEFS_PATHS.some((p) => existsSync(`${p}/events/${category}/${name}`));
+}
+
+/** Mount points of cgroup v2 hierarchies (from /proc/self/mountinfo). */
+export function cgroup2Mounts(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
+	const out: string[] = [];
+	for (const line of mountinfo.split('\n')) {
+		const [pre, post] = line.split(' - ');
+		if (!post || post.split(' ')[0] !== 'cgroup2') continue;
+		out.push(pre.split(' ')[4].replace(/\\040/g, ' '));
+	}
+	return out;
+}
+
+/** Is path a directory inside a cgroup v2 hierarchy? */
+export function isCgroup2Dir(path: string, mounts = cgroup2Mounts()): boolean {
+	let real: string;
+	try {
+		real = realpathSync(path);
+	} catch {
+		return false;
+	}
+	return mounts.some((m) => real === m || real.startsWith(m.endsWith('/') ? m : m + '/')) && existsSync(`${real}/cgroup.procs`);
 }

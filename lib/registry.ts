@@ -9,5 +9,9 @@ export interface ToolEntry {
 
 export const TOOLS: Record<string, ToolEntry> = {
 	execsnoop: { summary: 'Trace new processes (exec), with arguments', load: () => import('../tools/execsnoop.js') },
+	opensnoop: { summary: 'Trace file opens (open, openat, openat2, creat)', load: () => import('../tools/opensnoop.js') },
+	tcpconnect: { summary: 'Trace active TCP connects (connect), with the process', load: () => import('../tools/tcpconnect.js') },
+	tcplife: { summary: 'Trace TCP sessions: lifespan, bytes, owning process', load: () => import('../tools/tcplife.js') },
+	tcpretrans: { summary: 'Trace TCP retransmits, with the owning process', load: () => import('../tools/tcpretrans.js') },
 	biolatency: { summary: 'Summarize block device I/O latency as a histogram', load: () => import('../tools/biolatency.js') },
 };

@@ -3,12 +3,12 @@
 // drop and loss reporting, libbpf log routing, signals, duration, cleanup.
 import { openSync, closeSync, existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { forEachRecord } from './decode.js';
+import { DecodeError, forEachRecord } from './decode.js';
 import { ToolError, mapNativeError, usage } from './errors.js';
 import { BPF_MAP_TYPE, LogLevel, native, packageRoot } from './native.js';
 import type { NativeLink, NativeObject, NativeReader } from './native.js';
 import { Output } from './output.js';
-import { checkBtf, checkPrivileges, ensureTracefs } from './preflight.js';
+import { cgroup2Mounts, checkBtf, checkPrivileges, ensureTracefs, isCgroup2Dir } from './preflight.js';
 
 /** Options every tool takes. */
 export interface CommonArgs {
@@ -23,6 +23,11 @@ export interface CommonArgs {
 // on x86 and arm64).
 export const u8 = (n: number | boolean): Buffer => Buffer.from([Number(n) & 0xff]);
 export const bool = u8;
+export function u16(n: number): Buffer {
+	const b = Buffer.alloc(2);
+	b.writeUInt16LE(n & 0xffff);
+	return b;
+}
 export function u32(n: number): Buffer {
 	const b = Buffer.alloc(4);
 	b.writeUInt32LE(n >>> 0);
@@ -93,24 +98,20 @@ export interface OpenOptions {
 
 /** A loaded BPF object with the links attached from it. */
 export class LoadedObject {
-	/**
-	 * The links attached from this object. Held here because the addon
-	 * detaches a link when its JS wrapper is garbage-collected: a link the
-	 * caller drops would otherwise vanish at the next GC.
-	 */
-	readonly links: NativeLink[] = [];
-
 	constructor(
 		private readonly tracer: Tracer,
 		readonly obj: NativeObject,
 		readonly name: string,
 	) {}
 
+	/** every link attached from this object; closed with it */
+	readonly links: NativeLink[] = [];
+
 	private wrap(what: string, fn: () => NativeLink): NativeLink {
 		try {
-			const link = fn();
-			this.links.push(link);
-			return link;
+			const l = fn();
+			this.links.push(l);
+			return l;
 		} catch (e) {
 			throw mapNativeError(e, `${this.name}: attaching ${what}`, this.tracer.takeLog());
 		}
@@ -175,6 +176,8 @@ export class Tracer implements Disposable {
 	private timers: NodeJS.Timeout[] = [];
 	private finalizers: (() => void)[] = [];
 	private closed = false;
+	private failure: unknown;
+	private malformed = 0;
 	usePerfBuffer = false;
 	tracefs = true;
 
@@ -192,8 +195,11 @@ export class Tracer implements Disposable {
 		if (c.cgroup !== undefined) {
 			if (!existsSync(c.cgroup) || !statSync(c.cgroup).isDirectory())
 				throw usage(`--cgroup ${c.cgroup}: no such directory`, 'give a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice');
-			if (!existsSync(join(c.cgroup, 'cgroup.procs')))
-				throw usage(`--cgroup ${c.cgroup}: not a cgroup v2 directory`, 'cgroup v2 is mounted at /sys/fs/cgroup on most systems');
+			if (!isCgroup2Dir(c.cgroup)) {
+				const mounts = cgroup2Mounts();
+				throw usage(`--cgroup ${c.cgroup}: not a cgroup v2 directory`,
+					mounts.length ? `cgroup v2 is mounted at ${mounts.join(', ')}` : 'no cgroup v2 hierarchy is mounted');
+			}
 		}
 		if (c.duration !== undefined && !(c.duration > 0))
 			throw usage(`--duration ${c.duration}: must be a positive number of seconds`);
@@ -276,6 +282,9 @@ export class Tracer implements Disposable {
 	}
 
 	/**
+	 * Call before attaching: a perf buffer only accepts events once its
+	 * per-CPU slots are set, so events emitted earlier would count as drops.
+	 *
 	 * Stream records from the object's `events` channel: each batch is split
 	 * into records, decoded and handed to onEvent; the rows are written once
 	 * per batch.
@@ -286,10 +295,25 @@ export class Tracer implements Disposable {
 		onEvent: (e: E) => void,
 	): void {
 		const cb = (batch: Buffer, lost: number) => {
-			if (this.stopped && this.stopped !== 'done' && this.stopped !== 'signal' && this.stopped !== 'duration') return;
-			forEachRecord(batch, (v, o, len) => onEvent(decode(v, o, len)));
-			if (lost) this.reportLost(lost, 'perf buffer full');
-			this.out.flush();
+			if (this.out.closed || this.failure) return;
+			try {
+				forEachRecord(batch, (v, o, len) => {
+					let e: E;
+					try {
+						e = decode(v, o, len);
+					} catch (err) {
+						if (!(err instanceof DecodeError)) throw err;
+						this.malformed++;
+						return;
+					}
+					onEvent(e);
+				});
+				if (lost) this.reportLost(lost, 'perf buffer full');
+				this.out.flush();
+			} catch (err) {
+				// a handler error ends the run cleanly and is reported as one line
+				this.fail(err);
+			}
 		};
 		let r: NativeReader;
 		try {
@@ -386,9 +410,17 @@ export class Tracer implements Disposable {
 		});
 		clearInterval(keepAlive);
 		// drain what the kernel already delivered
-		if (reason !== 'stdout-closed') for (const r of this.readers) if (!r.isClosed()) r.consume();
+		if (reason !== 'stdout-closed' && reason !== 'error') for (const r of this.readers) if (!r.isClosed()) r.consume();
 		this.checkDrops();
+		if (this.malformed) this.out.warn(`${this.malformed} malformed records skipped (object and decoder out of step?)`);
+		if (this.failure) throw mapNativeError(this.failure, this.tool);
 		return reason;
+	}
+
+	/** End the run because of an error; run() throws it after cleaning up. */
+	fail(err: unknown): void {
+		this.failure ??= err;
+		this.stop('error');
 	}
 
 	stop(reason: StopReason = 'done'): void {

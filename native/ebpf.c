@@ -350,6 +350,10 @@ static void handle_close(struct handle *h)
 		break;
 	}
 	}
+	/* a child whose wrapper is already gone is freed here (or when its uv
+	 * handles finish closing) */
+	if (h->kind != H_OBJECT)
+		maybe_free(h);
 }
 
 static void handle_finalize(napi_env env, void *data, void *hint)
@@ -358,8 +362,12 @@ static void handle_finalize(napi_env env, void *data, void *hint)
 
 	(void)env;
 	(void)hint;
-	handle_close(h);
 	h->js_gone = true;
+	/* A link or reader whose wrapper is collected stays attached: it belongs
+	 * to its object until closed explicitly or with the object. */
+	if (h->parent && !h->closed)
+		return;
+	handle_close(h);
 	maybe_free(h);
 }
 
@@ -778,6 +786,24 @@ static int map_fd_checked(napi_env env, struct object *o, struct bpf_map *m)
 	return fd;
 }
 
+/* Common prologue of map operations: (name, ...) on a loaded object. */
+static struct object *map_op(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv,
+			     size_t need, struct bpf_map **m, int *fd)
+{
+	struct object *o = obj_of(env, info, argc, argv);
+
+	if (!o)
+		return NULL;
+	if (*argc < need) {
+		throw_msg(env, "expected %zu arguments", need);
+		return NULL;
+	}
+	*m = find_map(env, o, argv[0]);
+	if (!*m || (*fd = map_fd_checked(env, o, *m)) < 0)
+		return NULL;
+	return o;
+}
+
 static bool buf_arg(napi_env env, napi_value v, size_t want, void **data, const char *what)
 {
 	size_t len;
@@ -798,14 +824,10 @@ static napi_value js_map_fd(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1], r;
-	struct object *o = obj_of(env, info, &argc, argv);
 	struct bpf_map *m;
 	int fd;
 
-	if (!o || argc < 1 || !(m = find_map(env, o, argv[0])))
-		return NULL;
-	fd = map_fd_checked(env, o, m);
-	if (fd < 0)
+	if (!map_op(env, info, &argc, argv, 1, &m, &fd))
 		return NULL;
 	napi_create_int32(env, fd, &r);
 	return r;
@@ -816,14 +838,11 @@ static napi_value js_map_lookup(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], r;
-	struct object *o = obj_of(env, info, &argc, argv);
 	struct bpf_map *m;
 	void *key, *val;
 	int fd;
 
-	if (!o || argc < 2 || !(m = find_map(env, o, argv[0])))
-		return NULL;
-	if ((fd = map_fd_checked(env, o, m)) < 0)
+	if (!map_op(env, info, &argc, argv, 2, &m, &fd))
 		return NULL;
 	if (!buf_arg(env, argv[1], bpf_map__key_size(m), &key, "key"))
 		return NULL;
@@ -843,15 +862,12 @@ static napi_value js_map_update(napi_env env, napi_callback_info info)
 {
 	size_t argc = 4;
 	napi_value argv[4];
-	struct object *o = obj_of(env, info, &argc, argv);
 	struct bpf_map *m;
 	void *key, *val;
 	int64_t flags = 0;
 	int fd;
 
-	if (!o || argc < 3 || !(m = find_map(env, o, argv[0])))
-		return NULL;
-	if ((fd = map_fd_checked(env, o, m)) < 0)
+	if (!map_op(env, info, &argc, argv, 3, &m, &fd))
 		return NULL;
 	if (!buf_arg(env, argv[1], bpf_map__key_size(m), &key, "key") ||
 	    !buf_arg(env, argv[2], value_buf_size(m), &val, "value"))
@@ -868,14 +884,11 @@ static napi_value js_map_delete(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], r;
-	struct object *o = obj_of(env, info, &argc, argv);
 	struct bpf_map *m;
 	void *key;
 	int fd;
 
-	if (!o || argc < 2 || !(m = find_map(env, o, argv[0])))
-		return NULL;
-	if ((fd = map_fd_checked(env, o, m)) < 0)
+	if (!map_op(env, info, &argc, argv, 2, &m, &fd))
 		return NULL;
 	if (!buf_arg(env, argv[1], bpf_map__key_size(m), &key, "key"))
 		return NULL;
@@ -899,7 +912,6 @@ static napi_value js_map_dump(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], r, kb, vb;
-	struct object *o = obj_of(env, info, &argc, argv);
 	struct bpf_map *m;
 	size_t ks, vs, cap, count = 0;
 	uint8_t *keys = NULL, *vals = NULL;
@@ -907,9 +919,7 @@ static napi_value js_map_dump(napi_env env, napi_callback_info info)
 	enum bpf_map_type type;
 	int fd, err = 0;
 
-	if (!o || argc < 1 || !(m = find_map(env, o, argv[0])))
-		return NULL;
-	if ((fd = map_fd_checked(env, o, m)) < 0)
+	if (!map_op(env, info, &argc, argv, 1, &m, &fd))
 		return NULL;
 	if (argc > 1)
 		del = prop_bool(env, argv[1], "delete", false);
@@ -1309,7 +1319,7 @@ static napi_value make_reader(napi_env env, napi_callback_info info, bool perf)
 {
 	size_t argc = 3;
 	napi_value argv[3], res_name;
-	struct object *o = obj_of(env, info, &argc, argv);
+	struct object *o;
 	struct bpf_map *m;
 	struct reader *r;
 	napi_valuetype t;
@@ -1317,9 +1327,7 @@ static napi_value make_reader(napi_env env, napi_callback_info info, bool perf)
 	int fd, efd, err;
 	int64_t drain_ms = 0, pages = 64;
 
-	if (!o || argc < 2 || !(m = find_map(env, o, argv[0])))
-		return NULL;
-	if ((fd = map_fd_checked(env, o, m)) < 0)
+	if (!(o = map_op(env, info, &argc, argv, 2, &m, &fd)))
 		return NULL;
 	napi_typeof(env, argv[1], &t);
 	if (t != napi_function)

@@ -23,6 +23,7 @@ function files(group) {
 let failed = false;
 let skipped = 0;
 let ran = 0;
+const total = { pass: 0, fail: 0, skip: 0 };
 for (const group of groups) {
 	const list = files(group);
 	if (!list.length) continue;
@@ -36,6 +37,7 @@ for (const group of groups) {
 	const code = await new Promise((r) => child.on('close', r));
 	const num = (k) => Number((new RegExp(`^# ${k} (\\d+)$`, 'm').exec(out) ?? [])[1] ?? 0);
 	ran += num('tests');
+	for (const k of Object.keys(total)) total[k] += num(k);
 	if (group === 'e2e') skipped += num('skip');
 	if (code !== 0) failed = true;
 }
@@ -47,4 +49,5 @@ if (!ran) {
 	console.error('run-tests: no tests ran (build first: npm run build)');
 	failed = true;
 }
+console.log(`${total.pass} passed, ${total.fail} failed, ${total.skip} skipped`);
 process.exitCode = failed ? 1 : 0;

@@ -90,6 +90,8 @@ export default defineTool<Opts>({
 		['ebpf-tools biolatency --json 5', 'one JSON object per histogram, every 5 seconds'],
 	],
 	validate(a) {
+		if (a.hook !== undefined && !HOOKS.includes(a.hook as Hook))
+			throw usage(`--hook ${a.hook}: must be one of ${HOOKS.join(', ')}`);
 		if (a.disks && a.flags) throw usage('can only use -D or -F');
 		if (a.interval !== undefined) checkPositive('interval', a.interval, false);
 		if (a.count !== undefined) {

@@ -121,18 +121,6 @@ export default defineTool<Opts>({
 				nr_execveat: raw ? s64(nr[1]) : undefined,
 			},
 		});
-		if (raw && a.verbose) t.out.info('tracefs unavailable: failed execs come from raw syscall tracepoints');
-		obj.attach('exec_success');
-		if (classic) {
-			obj.tracepoint('enter_execve', 'syscalls', 'sys_enter_execve');
-			obj.tracepoint('exit_execve', 'syscalls', 'sys_exit_execve');
-			obj.tracepoint('enter_execveat', 'syscalls', 'sys_enter_execveat');
-			obj.tracepoint('exit_execveat', 'syscalls', 'sys_exit_execveat');
-		} else if (raw) {
-			obj.attach('raw_sys_enter');
-			obj.attach('raw_sys_exit');
-		}
-
 		const clock = t.clock;
 		const cols = new Columns<Exec>([
 			{ header: 'TIME', width: 8, show: !!a.time, text: (e) => hhmmss(clock.epochSeconds(e.ts_ns)) },
@@ -156,6 +144,20 @@ export default defineTool<Opts>({
 			e.cut = cut;
 			t.out.event(cols, e);
 		});
+		// the reader exists before anything is attached (a perf buffer drops
+		// events emitted before its per-CPU slots are filled)
+		if (raw && a.verbose) t.out.info('tracefs unavailable: failed execs come from raw syscall tracepoints');
+		obj.attach('exec_success');
+		if (classic) {
+			obj.tracepoint('enter_execve', 'syscalls', 'sys_enter_execve');
+			obj.tracepoint('exit_execve', 'syscalls', 'sys_exit_execve');
+			obj.tracepoint('enter_execveat', 'syscalls', 'sys_enter_execveat');
+			obj.tracepoint('exit_execveat', 'syscalls', 'sys_exit_execveat');
+		} else if (raw) {
+			obj.attach('raw_sys_enter');
+			obj.attach('raw_sys_exit');
+		}
+
 		if (!t.out.json) {
 			t.out.line(cols.header());
 			t.out.flush();

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'node:test';
 import type { TestContext } from 'node:test';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -79,11 +80,24 @@ export class ToolRun {
 	}
 }
 
+const running = new Set<ToolRun>();
+
+// A failed assertion must not leave a tool running (it would keep the test
+// file's process alive): stop whatever a test started when it ends.
+afterEach(async () => {
+	const runs = [...running];
+	running.clear();
+	await Promise.all(runs.map((r) => r.stop('SIGKILL')));
+});
+
 export function startTool(args: string[], opts: SpawnOptions & { wrap?: string[] } = {}): ToolRun {
 	const { wrap = [], ...spawnOpts } = opts;
 	const argv = [...wrap, process.execPath, cli, ...args];
 	const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts });
-	return new ToolRun(child);
+	const run = new ToolRun(child);
+	running.add(run);
+	void run.exited.then(() => running.delete(run));
+	return run;
 }
 
 /** Run the CLI to completion (usage errors, --help, --duration runs). */
@@ -139,4 +153,14 @@ export function compileC(name: string, source: string, dir: string, opts: { cc?:
 	execFileSync('sh', ['-c', 'cat > "$1"', 'sh', src], { input: source });
 	execFileSync(opts.cc ?? 'gcc', ['-O1', '-o', bin, src, ...(opts.flags ?? [])]);
 	return bin;
+}
+
+/**
+ * A wrapper (for startTool's `wrap`) that runs the tool in a private mount
+ * namespace where tracefs and debugfs are unmounted, then execs `inner...`.
+ */
+export function withoutTracefs(...inner: string[]): string[] {
+	return ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+		'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; ' +
+		'test ! -e /sys/kernel/tracing/events || exit 9; exec "$0" "$@"', ...inner];
 }

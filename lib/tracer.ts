@@ -1,7 +1,7 @@
 // The loader and run loop every tool shares: object lifecycle, the event
 // channel (ring buffer, or perf buffer when forced or missing), cgroup filter,
 // drop and loss reporting, libbpf log routing, signals, duration, cleanup.
-import { openSync, closeSync, existsSync, statSync } from 'node:fs';
+import { openSync, closeSync, existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DecodeError, forEachRecord } from './decode.js';
 import { ToolError, mapNativeError, usage } from './errors.js';
@@ -132,6 +132,24 @@ export class LoadedObject {
 	}
 	perfEvent(prog: string, opts: { type?: number; config?: number; cpu?: number; pid?: number; freq?: number; period?: number }): NativeLink {
 		return this.wrap(`perf_event cpu ${opts.cpu ?? -1}`, () => this.obj.attachPerfEvent(prog, opts));
+	}
+
+	/**
+	 * Every entry of a map (batch lookups where the kernel has them), removed
+	 * (hash maps) or zeroed (arrays) as read with {delete: true}. valueSize is
+	 * the user-space value size: per-CPU maps hold one 8-aligned copy per
+	 * possible CPU.
+	 */
+	dump(map: string, opts: { delete?: boolean } = {}): { keys: Buffer; values: Buffer; count: number; keySize: number; valueSize: number } {
+		const info = this.obj.maps().find((m) => m.name === map);
+		if (!info) throw new ToolError('RUNTIME', `${this.name}: no map named ${map}`);
+		let d: { keys: Buffer; values: Buffer; count: number };
+		try {
+			d = this.obj.mapDump(map, opts);
+		} catch (e) {
+			throw mapNativeError(e, `${this.name}: reading map ${map}`);
+		}
+		return { ...d, keySize: info.keySize, valueSize: info.valueBufferSize };
 	}
 
 	/** Sum of a per-CPU u64 counter at key 0 (e.g. drops). */
@@ -343,6 +361,33 @@ export class Tracer implements Disposable {
 		this.out.flush();
 	}
 
+	/**
+	 * Runs of this process's BPF programs the kernel skipped because a
+	 * program was already running on that CPU (a hardirq arriving while a
+	 * tracing program runs in task or softirq context; for kprobes and classic
+	 * tracepoints any such program counts). From /proc/self/fdinfo
+	 * (recursion_misses, Linux 5.12+; 0 where the kernel does not say).
+	 */
+	missedRuns(): number {
+		let n = 0;
+		let fds: string[] = [];
+		try {
+			fds = readdirSync('/proc/self/fd');
+		} catch {
+			return 0;
+		}
+		for (const fd of fds) {
+			try {
+				if (!readlinkSync(`/proc/self/fd/${fd}`).includes('bpf-prog')) continue;
+				const m = /^recursion_misses:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+				if (m) n += Number(m[1]);
+			} catch {
+				/* closed meanwhile */
+			}
+		}
+		return n;
+	}
+
 	get lost(): number {
 		return this.lostReported;
 	}
@@ -355,6 +400,9 @@ export class Tracer implements Disposable {
 	/** The run loop: resolves when stopped by a signal, the duration, a closed stdout, or stop(). */
 	async run(): Promise<StopReason> {
 		this.clock.startNs = this.clock.nowNs();
+		// signal handlers do not keep Node's event loop alive: a tool with no
+		// reader (summary tools reading maps) would exit at once without this
+		const keepAlive = setInterval(() => {}, 1 << 30);
 		const reason = await new Promise<StopReason>((resolve) => {
 			if (this.stopped) return resolve(this.stopped);
 			this.stopFn = resolve;
@@ -363,6 +411,7 @@ export class Tracer implements Disposable {
 				this.timers.push(t);
 			}
 		});
+		clearInterval(keepAlive);
 		// drain what the kernel already delivered
 		if (reason !== 'stdout-closed' && reason !== 'error') for (const r of this.readers) if (!r.isClosed()) r.consume();
 		this.checkDrops();

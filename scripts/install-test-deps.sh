@@ -9,6 +9,7 @@ pkgs=(
 	binutils systemtap-sdt-dev                              # readelf; sys/sdt.h for USDT test programs
 	util-linux iproute2 nftables procps                     # setpriv/unshare/mount, network namespaces, packet loss
 	man-db groff-base                                       # man pages render without warnings
+	chromium                                                # flame graph page in a real headless browser
 )
 missing=()
 for p in "${pkgs[@]}"; do

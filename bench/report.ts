@@ -98,12 +98,14 @@ function summarizeKind(e: Entry, kind: Tracer, runs: Run[], fixed: number): Kind
 	return s;
 }
 
-function lossCell(b: RateSummary | undefined): string {
+function lossCell(b: RateSummary | undefined, aggregate = false): string {
 	if (!b || !b.runs) return '';
 	if (b.errors === b.runs) return 'error';
 	let s = pct(b.capture);
 	if (b.target === 0 || b.rate < b.target * 0.95) s += ` @ ${fmtInt(b.rate)}/s`;
-	if (b.missing > 0 || b.reported > 0) s += `, lost ${fmtInt(b.missing)}, reported ${fmtInt(b.reported)}`;
+	// an aggregate counts every such event on the machine: a difference is not necessarily loss
+	if (!aggregate && (b.missing > 0 || b.reported > 0)) s += `, lost ${fmtInt(b.missing)}, reported ${fmtInt(b.reported)}`;
+	else if (aggregate && b.reported > 0) s += `, reported lost ${fmtInt(b.reported)}`;
 	if (b.errors) s += ` (${b.errors} errors)`;
 	return s;
 }
@@ -159,7 +161,7 @@ export function report(entries: Entry[], runs: Run[], opts: Options, meta: Recor
 		if (hasMax) {
 			row(`workload ops/s at max (alone: ${fmtInt(ks[0]?.baseRate)})`, (k) => fmtInt(k.maxRate), (k) => k.maxRate);
 			row('workload slowdown at max', (k) => (k.slowdown !== undefined ? `${fmt(k.slowdown, 2)}x` : ''), (k) => k.slowdown);
-			row(e.aggregate ? 'captured at max (vs generated)' : 'captured at max (lost = missing, reported = tracer said)', (k) => lossCell(k.byRate.find((b) => b.target === 0)));
+			row(e.aggregate ? 'captured at max (vs generated)' : 'captured at max (lost = missing, reported = tracer said)', (k) => lossCell(k.byRate.find((b) => b.target === 0), e.aggregate));
 		}
 		if (!e.aggregate)
 			row('highest lossless rate', (k) => (k.highestLossless === null ? 'none' : k.highestLossless ? `${k.highestLossless.target === 0 ? 'max, ' : ''}${fmtInt(k.highestLossless.rate)}/s` : ''), (k) => k.highestLossless?.rate);
@@ -175,7 +177,7 @@ export function report(entries: Entry[], runs: Run[], opts: Options, meta: Recor
 			for (const t of targets) {
 				md.push(`| ${rateLabel(t)} | ${ks.map((k) => {
 					const b = k.byRate.find((x) => x.target === t);
-					return b ? `${lossCell(b)} (${fmt(b.cpuMsPer1k, 2)} ms)` : '';
+					return b ? `${lossCell(b, e.aggregate)} (${fmt(b.cpuMsPer1k, 2)} ms)` : '';
 				}).join(' | ')} |`);
 			}
 			md.push('');

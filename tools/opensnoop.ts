@@ -46,10 +46,22 @@ const ARCH_FLAGS: Record<string, Record<string, number>> = {
 	arm64: { O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000, O_DIRECT: 0o200000, O_LARGEFILE: 0o400000 },
 };
 
+const flagTables = new Map<string, { bits: [string, number][]; byName: Record<string, number> }>();
+
+/** The O_* table of an architecture, built once (decoding runs per event). */
+function flagTable(arch: string): { bits: [string, number][]; byName: Record<string, number> } {
+	let t = flagTables.get(arch);
+	if (!t) {
+		const byName = { ...GENERIC, ...(ARCH_FLAGS[arch] ?? {}) };
+		t = { bits: Object.entries(byName).sort((a, b) => a[1] - b[1]), byName };
+		flagTables.set(arch, t);
+	}
+	return t;
+}
+
 /** The single-bit O_* flags of an architecture, bit order (low to high). */
 export function openFlagBits(arch = process.arch): [string, number][] {
-	const t = { ...GENERIC, ...(ARCH_FLAGS[arch] ?? {}) };
-	return Object.entries(t).sort((a, b) => a[1] - b[1]);
+	return flagTable(arch).bits;
 }
 
 const ACCMODE = ['O_RDONLY', 'O_WRONLY', 'O_RDWR'];
@@ -63,7 +75,7 @@ export function flagFilter(name: string, arch = process.arch): { mask: number; v
 	const n = name.toUpperCase();
 	const acc = ACCMODE.indexOf(n);
 	if (acc >= 0) return { mask: 3, value: acc };
-	const t = Object.fromEntries(openFlagBits(arch));
+	const t = flagTable(arch).byName;
 	const alias: Record<string, string> = { O_NDELAY: 'O_NONBLOCK', FASYNC: 'O_ASYNC', O_FSYNC: 'O_SYNC', O_RSYNC: 'O_SYNC' };
 	const k = alias[n] ?? n;
 	let v: number | undefined;
@@ -73,9 +85,21 @@ export function flagFilter(name: string, arch = process.arch): { mask: number; v
 	return v === undefined ? undefined : { mask: v, value: v };
 }
 
+const namesCache = new Map<string, string[]>();
+
 /** Flags decoded to names, the access mode first (O_SYNC and O_TMPFILE folded). */
 export function flagNames(flags: number, arch = process.arch): string[] {
-	const t = Object.fromEntries(openFlagBits(arch));
+	const key = `${arch}:${flags}`;
+	let names = namesCache.get(key);
+	if (!names) {
+		names = decodeFlags(flags, arch);
+		if (namesCache.size < 4096) namesCache.set(key, names);
+	}
+	return names.slice();
+}
+
+function decodeFlags(flags: number, arch: string): string[] {
+	const t = flagTable(arch).byName;
 	const out = [ACCMODE[flags & 3] ?? 'O_ACCMODE'];
 	let rest = (flags & ~3) >>> 0;
 	if ((rest & t.__O_TMPFILE) !== 0) {
@@ -86,7 +110,7 @@ export function flagNames(flags: number, arch = process.arch): string[] {
 		out.push('O_SYNC');
 		rest &= ~(t.__O_SYNC | t.O_DSYNC);
 	}
-	for (const [name, bit] of openFlagBits(arch)) {
+	for (const [name, bit] of flagTable(arch).bits) {
 		if (rest & bit) {
 			out.push(name);
 			rest &= ~bit;
@@ -99,7 +123,7 @@ export function flagNames(flags: number, arch = process.arch): string[] {
 
 /** Does an event's flags/mode pair carry a mode (O_CREAT or O_TMPFILE)? */
 export function hasMode(flags: number, arch = process.arch): boolean {
-	const t = Object.fromEntries(openFlagBits(arch));
+	const t = flagTable(arch).byName;
 	return (flags & (t.O_CREAT | t.__O_TMPFILE)) !== 0;
 }
 

@@ -68,6 +68,8 @@ export class Output {
 	private readonly err: NodeJS.WritableStream;
 	private closedCb: (() => void) | undefined;
 	closed = false;
+	/** stderr's reader went away (`2>&1 | head`): messages are dropped */
+	private errClosed = false;
 
 	constructor(opts: OutputOptions) {
 		this.json = opts.json;
@@ -81,6 +83,13 @@ export class Output {
 			} else {
 				throw e;
 			}
+		});
+		// `2>&1 | head`: stderr is the same closed pipe. Without a listener its
+		// EPIPE would be an uncaught error ending the tool with status 1; stop
+		// writing messages instead (the next row on stdout ends the tool).
+		this.err.on('error', (e: NodeJS.ErrnoException) => {
+			if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') this.errClosed = true;
+			else throw e;
 		});
 	}
 
@@ -114,7 +123,7 @@ export class Output {
 
 	/** A message for people (banners, warnings): stderr, never mixed into data. */
 	info(msg: string): void {
-		this.err.write(msg.endsWith('\n') ? msg : msg + '\n');
+		if (!this.errClosed) this.err.write(msg.endsWith('\n') ? msg : msg + '\n');
 	}
 
 	warn(msg: string): void {

@@ -188,7 +188,14 @@ export class Tracer implements Disposable {
 	) {
 		this.out = out ?? new Output({ json: common.json });
 		this.out.onClosed(() => this.stop('stdout-closed'));
+		// From the start, not only once run() waits: a Ctrl-C while the
+		// programs load or attach ends the tool like one after the banner
+		// (exit 0, summaries, close) instead of killing it with status 130.
+		process.on('SIGINT', this.onSignal);
+		process.on('SIGTERM', this.onSignal);
 	}
+
+	private readonly onSignal = (): void => this.stop('signal');
 
 	/** Validate common options before anything touches the kernel. */
 	static validateCommon(c: CommonArgs): void {
@@ -436,6 +443,9 @@ export class Tracer implements Disposable {
 	close(): void {
 		if (this.closed) return;
 		this.closed = true;
+		// a second Ctrl-C during the cleanup below ends the process at once
+		process.removeListener('SIGINT', this.onSignal);
+		process.removeListener('SIGTERM', this.onSignal);
 		for (const t of this.timers) clearTimeout(t);
 		for (const f of this.finalizers) {
 			try {

@@ -42,6 +42,36 @@ export function formatCounts(rows: { key: ConnectKey; value: ConnectCount }[], f
 	return lines;
 }
 
+/**
+ * The column spec of the event rows, text and JSON. BCC prints TIME(s) with
+ * "%-9.3f" and UID with "%-6d" and no separator after either: 8 and 5 wide
+ * plus the column gap.
+ */
+export function connectColumns(
+	a: { timestamp?: boolean; printUid?: boolean; lport?: boolean; latency?: boolean; failed?: boolean },
+	firstNs: () => number,
+	epoch: (ns: number) => number,
+): Columns<ConnectEvent> {
+	return new Columns<ConnectEvent>([
+		{ header: 'TIME(s)', width: 8, show: !!a.timestamp, text: (e) => ((e.ts_ns - firstNs()) / 1e9).toFixed(3) },
+		{ key: 'ts', json: (e) => epoch(e.ts_ns) },
+		{ header: 'UID', key: 'uid', width: 5, show: !!a.printUid, text: (e) => String(e.uid), json: (e) => e.uid },
+		{ header: 'PID', key: 'pid', width: 7, text: (e) => String(e.pid), json: (e) => e.pid },
+		{ key: 'tid', json: (e) => e.tid },
+		{ header: 'COMM', key: 'comm', width: 12, text: (e) => e.comm.slice(0, 12), json: (e) => e.comm },
+		{ header: 'IP', key: 'ip', width: 2, text: (e) => String(ipVersion(e.family)), json: (e) => ipVersion(e.family) },
+		{ header: 'SADDR', key: 'saddr', width: 16, text: (e) => formatAddr(e.family, e.saddr) },
+		{ header: 'LPORT', key: 'lport', width: 6, show: !!a.lport, text: (e) => String(e.lport), json: (e) => e.lport },
+		{ header: 'DADDR', key: 'daddr', width: 16, text: (e) => formatAddr(e.family, e.daddr) },
+		{ header: 'DPORT', key: 'dport', width: 6, text: (e) => String(e.dport), json: (e) => e.dport },
+		{ header: 'LAT(ms)', key: 'lat_ms', width: 8, right: true, show: !!a.latency, text: (e) => (e.lat_ns / 1e6).toFixed(2), json: (e) => (a.latency ? Math.round(e.lat_ns / 1e3) / 1e3 : undefined) },
+		{ header: 'RESULT', show: !!a.failed, text: (e) => (e.failed ? errnoInfo(e.err).reason : 'ok') },
+		{ key: 'failed', json: (e) => e.failed !== 0 },
+		{ key: 'error', json: (e) => (e.failed ? errnoInfo(e.err).name : null) },
+		{ key: 'reason', json: (e) => (e.failed ? errnoInfo(e.err).reason : null) },
+	]);
+}
+
 export default defineTool<Opts>({
 	name: 'tcpconnect',
 	description: 'Trace active TCP connections (connect()), with the connecting process, addresses and port.',
@@ -108,24 +138,7 @@ export default defineTool<Opts>({
 		}
 
 		let firstNs = 0;
-		const cols = new Columns<ConnectEvent>([
-			{ header: 'TIME(s)', width: 9, show: !!a.timestamp, text: (e) => ((e.ts_ns - firstNs) / 1e9).toFixed(3) },
-			{ key: 'ts', json: (e) => t.clock.epochSeconds(e.ts_ns) },
-			{ header: 'UID', key: 'uid', width: 6, show: !!a.printUid, text: (e) => String(e.uid), json: (e) => e.uid },
-			{ header: 'PID', key: 'pid', width: 7, text: (e) => String(e.pid), json: (e) => e.pid },
-			{ key: 'tid', json: (e) => e.tid },
-			{ header: 'COMM', key: 'comm', width: 12, text: (e) => e.comm.slice(0, 12), json: (e) => e.comm },
-			{ header: 'IP', key: 'ip', width: 2, text: (e) => String(ipVersion(e.family)), json: (e) => ipVersion(e.family) },
-			{ header: 'SADDR', key: 'saddr', width: 16, text: (e) => formatAddr(e.family, e.saddr) },
-			{ header: 'LPORT', key: 'lport', width: 6, show: !!a.lport, text: (e) => String(e.lport), json: (e) => e.lport },
-			{ header: 'DADDR', key: 'daddr', width: 16, text: (e) => formatAddr(e.family, e.daddr) },
-			{ header: 'DPORT', key: 'dport', width: 6, text: (e) => String(e.dport), json: (e) => e.dport },
-			{ header: 'LAT(ms)', key: 'lat_ms', width: 8, right: true, show: !!a.latency, text: (e) => (e.lat_ns / 1e6).toFixed(2), json: (e) => (a.latency ? Math.round(e.lat_ns / 1e3) / 1e3 : undefined) },
-			{ header: 'RESULT', show: !!a.failed, text: (e) => (e.failed ? errnoInfo(e.err).reason : 'ok') },
-			{ key: 'failed', json: (e) => e.failed !== 0 },
-			{ key: 'error', json: (e) => (e.failed ? errnoInfo(e.err).name : null) },
-			{ key: 'reason', json: (e) => (e.failed ? errnoInfo(e.err).reason : null) },
-		]);
+		const cols = connectColumns(a, () => firstNs, (ns) => t.clock.epochSeconds(ns));
 		t.stream(obj, decodeConnectEvent, (e) => {
 			if (!firstNs) firstNs = e.ts_ns;
 			t.out.event(cols, e);

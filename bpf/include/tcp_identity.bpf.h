@@ -66,10 +66,16 @@ static __always_inline __u16 sk_family(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_family);
 }
 
-/* Local and remote address as 16 bytes each (IPv4 in the first four). */
+/*
+ * Local and remote address as 16 bytes each (IPv4 in the first four, the
+ * rest zeroed: events are built in per-CPU scratch slots that may still hold
+ * an earlier IPv6 event's bytes, and the -c count keys are copied from them).
+ */
 static __always_inline void sk_addrs(const struct sock *sk, __u16 family, __u8 *saddr, __u8 *daddr)
 {
 	if (family == AF_INET) {
+		__builtin_memset(saddr, 0, 16);
+		__builtin_memset(daddr, 0, 16);
 		BPF_CORE_READ_INTO((__u32 *)saddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)daddr, sk, __sk_common.skc_daddr);
 	} else {

@@ -302,6 +302,27 @@ test('`| head -1` ends the tool quietly with status 0', async (t) => {
 	assert.doesNotMatch(err, /Error|at .*\.js/);
 });
 
+test('`2>&1 | head -1` (stderr on the same closed pipe) also ends the tool with status 0', async (t) => {
+	if (!requireRoot(t)) return;
+	const mk = marker('head2');
+	const sh = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${cli}" execsnoop 2>&1 | head -1`], {
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	let out = '';
+	sh.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+	const done = new Promise<number | null>((r) => sh.on('close', r));
+	let code: number | null | undefined;
+	void done.then((c) => (code = c));
+	// the header closes the pipe; the banner then meets EPIPE on stderr, and
+	// the first exec's row meets it on stdout
+	for (let i = 0; i < 500 && code === undefined; i++) {
+		spawnSync('/bin/true', [`${mk}-${i}`]);
+		await sleep(20);
+	}
+	assert.equal(await done, 0);
+	assert.equal(out, 'PCOMM            PID     PPID    RET ARGS\n');
+});
+
 test('without CAP_BPF/CAP_SYS_ADMIN: a one-line permission error, exit 1', async (t) => {
 	if (!requireRoot(t)) return;
 	const res = runTool(['execsnoop'], { wrap: ['setpriv', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all'] });

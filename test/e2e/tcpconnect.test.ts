@@ -166,3 +166,23 @@ test('tcpconnect: IPv6 on ::1 with -6 and --latency; -6 excludes IPv4', async (t
 		assert.ok(e.lat_ms! >= 0 && e.lat_ms! < 5000);
 	}
 });
+
+test('tcpconnect: -c keeps one row per IPv4 flow when IPv6 connects run on the same CPU', async (t) => {
+	if (!requireRoot(t)) return;
+	// The event is built in a per-CPU scratch slot: an IPv4 address fills 4 of
+	// the 16 address bytes, so the rest must not keep an earlier IPv6 event's
+	// bytes (they are part of the count key). Every peer runs on CPU 0, and on
+	// loopback the handshake completes in softirq on that CPU too.
+	const s4 = await server('127.0.0.1');
+	const s6 = await server('::1');
+	const tool = startTool(['tcpconnect', '-c']);
+	await tool.attached();
+	const pin = { wrap: ['taskset', '-c', '0'] };
+	for (const [host, port, n] of [['127.0.0.1', s4.port, 1], ['::1', s6.port, 1], ['127.0.0.1', s4.port, 2]] as const)
+		await w.start('connect', commMarker('tcv'), [host, port, n], pin).message('done');
+	const r = await tool.stop();
+	assert.equal(r.code, 0, r.stderr);
+	const rows = (port: number) => r.stdout.split('\n').filter((l) => l.split(/\s+/)[2] === String(port)).map((l) => l.trim().split(/\s+/));
+	assert.deepEqual(rows(s4.port), [['127.0.0.1', '127.0.0.1', String(s4.port), '3']], r.stdout);
+	assert.deepEqual(rows(s6.port), [['::1', '::1', String(s6.port), '1']], r.stdout);
+});

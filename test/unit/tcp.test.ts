@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LifeEvent } from '../../lib/gen/tcplife.js';
 import { errnoInfo, familyFilter, formatAddr, ipv6, parseCounters, parsePorts, tcpState } from '../../lib/net.js';
-import { formatCounts } from '../../tools/tcpconnect.js';
+import { connectColumns, formatCounts } from '../../tools/tcpconnect.js';
+import type { ConnectEvent } from '../../lib/gen/tcpconnect.js';
 import { csvHeader, csvRow, kb, lifeColumns, session } from '../../tools/tcplife.js';
 import { formatRetransCounts } from '../../tools/tcpretrans.js';
 import { runTool } from '../e2e/helpers.js';
@@ -98,6 +99,19 @@ test('tcplife -s: BCC CSV header and rows', () => {
 	// '%d,%s,%s,%s,%s,%s,%d,%d,%d,%.2f' with TIME '%s,' and TIME(s) '%.6f,'
 	assert.equal(csvRow(session(life(), '12:34:56', 0.25), { time: true, timestamp: true }),
 		'12:34:56,0.250000,1234,curlverylongname,4,127.0.0.1,80,10.0.0.1,43,100,30,1500.25');
+});
+
+test('tcpconnect rows as BCC prints them, with -t, -U and -L', () => {
+	const e: ConnectEvent = {
+		ts_ns: 3_500_000_000, lat_ns: 250_000, saddr: [127, 0, 0, 1, ...Array(12).fill(0)], daddr: [10, 0, 0, 1, ...Array(12).fill(0)],
+		comm: 'curlverylongname', pid: 1234, tid: 1234, uid: 1000, lport: 40000, dport: 80, family: 2, failed: 0, pad: 0, err: 0,
+	} as ConnectEvent;
+	const c = connectColumns({ timestamp: true, printUid: true, lport: true }, () => 1_000_000_000, (ns) => ns / 1e9);
+	// '%-9s' % 'TIME(s)' + '%-6s' % 'UID' + '%-7s %-12s %-2s %-16s %-6s %-16s %s' (no gap after TIME(s) and UID)
+	assert.equal(c.header(), 'TIME(s)  UID   PID     COMM         IP SADDR            LPORT  DADDR            DPORT');
+	// '%-9.3f' % 2.5 + '%-6d' % 1000 + '%-7d %-12.12s %-2d %-16s %-6d %-16s %d'
+	assert.equal(c.row(e), '2.500    1000  1234    curlverylong 4  127.0.0.1        40000  10.0.0.1         80');
+	assert.equal(connectColumns({}, () => 0, (ns) => ns).header(), 'PID     COMM         IP SADDR            DADDR            DPORT');
 });
 
 test('tcpconnect -c summary: BCC header and columns, largest count first', () => {

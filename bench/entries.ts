@@ -226,6 +226,30 @@ tracepoint:sock:inet_sock_set_state
 		},
 	},
 	{
+		tool: 'tcplife',
+		workload: TCP,
+		rates: [1000, 5000, 10000, 0],
+		fixedRate: 5000,
+		readyRate: 200,
+		ready: 'event',
+		ours: () => ['tcplife', '--json'],
+		// tcplife.bt needs kprobes: sessions ended at inet_sock_set_state -> CLOSE
+		// (the client side of each connect: its remote port is the workload's)
+		bpftrace: () => `BEGIN { printf("%-6s %-16s %-39s %-39s %6s\\n", "PID", "COMM", "LADDR", "RADDR", "RPORT"); }
+tracepoint:sock:inet_sock_set_state
+/args->protocol == 6 && args->newstate == 7/
+{
+	printf("%-6d %-16s %-39s %-39s dport=%d;\\n", pid, comm, ntop(args->saddr), ntop(args->daddr), args->dport);
+}
+`,
+		peerArgs: () => [],
+		needle: (c, k, which) => {
+			const port = which === 'main' ? c.port : c.readyPort;
+			return k === 'ours' ? `"rport":${port},` : k === 'bpftrace' ? `dport=${port};` : ` ${port} `;
+		},
+		note: 'tcplife: one session per connect is counted (the client side, whose remote port is the workload port).',
+	},
+	{
 		tool: 'biolatency',
 		workload: DIO,
 		rates: [500, 2000, 0],

@@ -170,17 +170,27 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 		await spec.run(tracer, argv);
 		return 0;
 	} catch (e) {
-		const err = e instanceof ToolError ? e : mapNativeError(e, spec.name);
-		process.stderr.write(formatError(spec.name, err) + '\n');
-		if (verbose) {
-			if (err.detail) process.stderr.write(err.detail.endsWith('\n') ? err.detail : err.detail + '\n');
-			process.stderr.write(`${(err.cause instanceof Error ? err.cause : err).stack}\n`);
-		}
-		return err.exitCode;
+		const closeError = tracer?.close();
+		tracer = undefined;
+		return report(spec.name, e instanceof ToolError ? e : mapNativeError(e, spec.name), verbose, closeError);
 	} finally {
-		tracer?.close();
+		const closeError = tracer?.close();
 		process.removeListener('uncaughtException', onUncaught);
+		// a failure while cleaning up (e.g. reading a summary map) is reported too
+		if (closeError) return report(spec.name, closeError, verbose);
 	}
+}
+
+/** Print an error as one line (details and stack only with -v); returns the exit code. */
+function report(tool: string, err: ToolError, verbose: boolean, also?: ToolError): number {
+	for (const e of also ? [err, also] : [err]) {
+		process.stderr.write(formatError(tool, e) + '\n');
+		if (verbose) {
+			if (e.detail) process.stderr.write(e.detail.endsWith('\n') ? e.detail : e.detail + '\n');
+			process.stderr.write(`${(e.cause instanceof Error ? e.cause : e).stack}\n`);
+		}
+	}
+	return err.exitCode;
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {

@@ -55,6 +55,9 @@ export class Columns<E> {
 	}
 }
 
+/** Lines joined into one write at most: a storm's batch must not become one huge string. */
+const FLUSH_LINES = 1024;
+
 export interface OutputOptions {
 	json: boolean;
 	stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -100,7 +103,9 @@ export class Output {
 
 	/** Queue a text line (text mode) for the next flush. */
 	line(s: string): void {
-		if (!this.closed) this.pending.push(s);
+		if (this.closed) return;
+		this.pending.push(s);
+		if (this.pending.length >= FLUSH_LINES) this.flush();
 	}
 
 	/** Queue one NDJSON record. */
@@ -112,6 +117,7 @@ export class Output {
 	event<E>(cols: Columns<E>, e: E): void {
 		if (this.closed) return;
 		this.pending.push(this.json ? JSON.stringify(cols.object(e)) : cols.row(e));
+		if (this.pending.length >= FLUSH_LINES) this.flush();
 	}
 
 	flush(): void {

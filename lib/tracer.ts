@@ -162,6 +162,12 @@ export class LoadedObject {
 	}
 }
 
+/** An object's event reader and the batches that arrived before stream(). */
+interface Channel {
+	pending: [Buffer, number][];
+	handle?: (batch: Buffer, lost: number) => void;
+}
+
 type StopReason = 'signal' | 'duration' | 'stdout-closed' | 'done' | 'error';
 
 export class Tracer implements Disposable {
@@ -223,16 +229,6 @@ export class Tracer implements Disposable {
 		if (!this.common.perfBuffer && this.usePerfBuffer && this.common.verbose)
 			this.out.info('ring buffers unavailable (Linux 5.8+): using a perf buffer');
 		this.clock = new Clock();
-		// Catch SIGINT/SIGTERM from here on, not only once run() starts: a
-		// signal sent right after the "Hit Ctrl-C" banner must stop the tool
-		// cleanly (run() then returns at once), never kill it.
-		const onSig = () => this.stop('signal');
-		process.on('SIGINT', onSig);
-		process.on('SIGTERM', onSig);
-		this.finalizers.unshift(() => {
-			process.removeListener('SIGINT', onSig);
-			process.removeListener('SIGTERM', onSig);
-		});
 	}
 
 	/** libbpf's messages since the last call; printed on stderr with -v. */
@@ -282,7 +278,28 @@ export class Tracer implements Disposable {
 		}
 		this.takeLog();
 		if (this.common.cgroup) this.setCgroup(lo, this.common.cgroup);
+		// The reader exists before anything is attached: a perf buffer only
+		// accepts events once its per-CPU slots are set, so events emitted
+		// earlier would be lost. Batches wait until the tool calls stream().
+		if (maps.has('events')) this.openReader(lo);
 		return lo;
+	}
+
+	private readonly channels = new Map<LoadedObject, Channel>();
+
+	private openReader(lo: LoadedObject): void {
+		const ch: Channel = { pending: [] };
+		const cb = (batch: Buffer, lost: number) => (ch.handle ? ch.handle(batch, lost) : ch.pending.push([batch, lost]));
+		let r: NativeReader;
+		try {
+			r = this.usePerfBuffer
+				? lo.obj.perfBuffer('events', cb, { pages: PERF_PAGES })
+				: lo.obj.ringBuffer('events', cb, { drainMs: DRAIN_MS });
+		} catch (e) {
+			throw mapNativeError(e, `${this.tool}: opening the event buffer`, this.takeLog());
+		}
+		this.readers.push(r);
+		this.channels.set(lo, ch);
 	}
 
 	private setCgroup(lo: LoadedObject, path: string): void {
@@ -299,9 +316,6 @@ export class Tracer implements Disposable {
 	}
 
 	/**
-	 * Call before attaching: a perf buffer only accepts events once its
-	 * per-CPU slots are set, so events emitted earlier would count as drops.
-	 *
 	 * Stream records from the object's `events` channel: each batch is split
 	 * into records, decoded and handed to onEvent; the rows are written once
 	 * per batch.
@@ -332,15 +346,10 @@ export class Tracer implements Disposable {
 				this.fail(err);
 			}
 		};
-		let r: NativeReader;
-		try {
-			r = this.usePerfBuffer
-				? lo.obj.perfBuffer('events', cb, { pages: PERF_PAGES })
-				: lo.obj.ringBuffer('events', cb, { drainMs: DRAIN_MS });
-		} catch (e) {
-			throw mapNativeError(e, `${this.tool}: opening the event buffer`, this.takeLog());
-		}
-		this.readers.push(r);
+		const ch = this.channels.get(lo);
+		if (!ch) throw new ToolError('RUNTIME', `${lo.name}: the object has no events channel`);
+		ch.handle = cb;
+		for (const [batch, lost] of ch.pending.splice(0)) cb(batch, lost);
 		this.dropsSeen.set(lo, 0);
 		if (this.timers.length === 0) {
 			const t = setInterval(() => this.checkDrops(), DROPS_POLL_MS);
@@ -440,9 +449,10 @@ export class Tracer implements Disposable {
 	}
 
 	/** Detach everything and close every object (idempotent). */
-	close(): void {
-		if (this.closed) return;
+	close(): ToolError | undefined {
+		if (this.closed) return undefined;
 		this.closed = true;
+		let error: ToolError | undefined;
 		// a second Ctrl-C during the cleanup below ends the process at once
 		process.removeListener('SIGINT', this.onSignal);
 		process.removeListener('SIGTERM', this.onSignal);
@@ -451,14 +461,16 @@ export class Tracer implements Disposable {
 			try {
 				f();
 			} catch (e) {
-				if (!(e instanceof ToolError)) throw e;
-				this.out.warn(e.message);
+				// keep closing: everything attached must be released
+				if (e instanceof ToolError) this.out.warn(e.message);
+				else error ??= mapNativeError(e, this.tool);
 			}
 		}
 		this.out.flush();
 		for (const r of this.readers) r.close();
 		for (const o of this.objects) o.obj.close();
 		if (this.lostReported) this.out.info(`WARNING: ${this.lostReported} events lost in total`);
+		return error;
 	}
 
 	[Symbol.dispose](): void {

@@ -144,8 +144,6 @@ export default defineTool<Opts>({
 			e.cut = cut;
 			t.out.event(cols, e);
 		});
-		// the reader exists before anything is attached (a perf buffer drops
-		// events emitted before its per-CPU slots are filled)
 		if (raw && a.verbose) t.out.info('tracefs unavailable: failed execs come from raw syscall tracepoints');
 		obj.attach('exec_success');
 		if (classic) {

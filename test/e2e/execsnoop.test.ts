@@ -2,12 +2,11 @@
 // with the right PID, PPID and arguments; filters match and exclude.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cgroup2Mounts } from '../../lib/preflight.js';
-import { cli, compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs } from './helpers.js';
+import { cli, compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs, tempCgroup } from './helpers.js';
 
 interface Ev {
 	ts: number;
@@ -194,19 +193,7 @@ test('-n filters on the command name, -l on the arguments', async (t) => {
 test('--cgroup (-c) matches tasks in the cgroup and excludes others', async (t) => {
 	if (!requireRoot(t)) return;
 	const mk = marker('cg');
-	const [cgroot] = cgroup2Mounts();
-	assert.ok(cgroot, 'no cgroup v2 hierarchy mounted');
-	const cg = `${cgroot}/${mk}`;
-	mkdirSync(cg);
-	t.after(async () => {
-		for (let i = 0; i < 50 && existsSync(cg); i++) {
-			try {
-				rmdirSync(cg);
-			} catch {
-				await sleep(50);
-			}
-		}
-	});
+	const cg = tempCgroup(t, mk);
 	const run = startTool(['execsnoop', '-c', cg]);
 	await run.attached();
 	spawnSync('sh', ['-c', `echo $$ > ${cg}/cgroup.procs && exec /bin/true ${mk}-in`]);

@@ -4,7 +4,8 @@
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
+import { cgroup2Mounts } from '../../lib/preflight.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'node:test';
@@ -163,4 +164,22 @@ export function withoutTracefs(...inner: string[]): string[] {
 	return ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
 		'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; ' +
 		'test ! -e /sys/kernel/tracing/events || exit 9; exec "$0" "$@"', ...inner];
+}
+
+/** A fresh cgroup v2 directory for one test, removed when the test ends (once its tasks are gone). */
+export function tempCgroup(t: TestContext, name: string): string {
+	const [cgroot] = cgroup2Mounts();
+	if (!cgroot) throw new Error('no cgroup v2 hierarchy mounted');
+	const cg = join(cgroot, name);
+	mkdirSync(cg);
+	t.after(async () => {
+		for (let i = 0; i < 50 && existsSync(cg); i++) {
+			try {
+				rmdirSync(cg);
+			} catch {
+				await sleep(50);
+			}
+		}
+	});
+	return cg;
 }

@@ -7,13 +7,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { cgroup2Mounts } from '../../lib/preflight.js';
-import { compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs } from './helpers.js';
+import { compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs, tempCgroup } from './helpers.js';
 import type { ToolRun } from './helpers.js';
 import { WORKLOAD_C } from './opensnoop-workload.js';
 
@@ -288,19 +287,7 @@ test('filters: -p, -n, -x, -u, -f (O_RDONLY, O_WRONLY|O_RDWR, O_CREAT), --cgroup
 	const b = new Workload(binB, mkB, fb.dir);
 	await Promise.all([a.ready(), b.ready()]);
 	// A runs in a cgroup of its own
-	const [cgroot] = cgroup2Mounts();
-	assert.ok(cgroot, 'no cgroup v2 hierarchy mounted');
-	const cg = join(cgroot, mkA);
-	mkdirSync(cg);
-	t.after(async () => {
-		for (let i = 0; i < 50 && existsSync(cg); i++) {
-			try {
-				rmdirSync(cg);
-			} catch {
-				await sleep(50);
-			}
-		}
-	});
+	const cg = tempCgroup(t, mkA);
 	writeFileSync(join(cg, 'cgroup.procs'), String(a.pid));
 	const cases: [string[], (o: Op) => boolean][] = [
 		[['--cgroup', cg], (o) => o.pid === a.pid],

@@ -7,11 +7,10 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
-import { cgroup2Mounts } from '../../lib/preflight.js';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool } from './helpers.js';
+import { compileC, linksStillPresent, marker, ndjson, requireRoot, runTool, sleep, startTool, tempCgroup } from './helpers.js';
 
 const SRC = `#include <fcntl.h>
 #include <stdlib.h>
@@ -314,21 +313,9 @@ test('-I includes the idle task (PID 0), which is left out by default', async (t
 
 test('--cgroup samples only tasks in the cgroup', async (t) => {
 	if (!requireRoot(t)) return;
-	const [cgroot] = cgroup2Mounts();
-	assert.ok(cgroot, 'no cgroup v2 hierarchy mounted');
 	const name = comm('pg');
 	const other = comm('po');
-	const cg = join(cgroot, name);
-	mkdirSync(cg);
-	t.after(async () => {
-		for (let i = 0; i < 50 && existsSync(cg); i++) {
-			try {
-				rmdirSync(cg);
-			} catch {
-				await sleep(50);
-			}
-		}
-	});
+	const cg = tempCgroup(t, name);
 	const path = join(dir, name);
 	copyFileSync(bin, path);
 	const w = spawn('sh', ['-c', `echo $$ > ${cg}/cgroup.procs && exec ${path} 30`], { stdio: 'ignore' });

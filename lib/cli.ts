@@ -35,7 +35,7 @@ function topHelp(): string {
 		'Tools:',
 		...names.map((n) => `  ${n.padEnd(w)}  ${TOOLS[n].summary}`),
 		'',
-		'Every tool takes --json, --cgroup PATH, --duration SECS, --perf-buffer and -v.',
+		'Tracing tools take the common options --json, --cgroup PATH, --duration SECS, --perf-buffer and -v.',
 		"Run 'ebpf-tools <tool> --help' for a tool's options, or 'man ebpf-tools'.",
 		'',
 	].join('\n');

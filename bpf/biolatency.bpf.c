@@ -137,14 +137,10 @@ static __always_inline int record_done(struct start_key *key, __u32 dev, __u32 c
 		hkey.dev = dev;
 	if (targ_per_flag)
 		hkey.flags = cmd_flags & flags_mask;
-	cnt = bpf_map_lookup_elem(&hists, &hkey);
+	cnt = lookup_or_init(&hists, &hkey, &zero);
 	if (!cnt) {
-		bpf_map_update_elem(&hists, &hkey, &zero, BPF_NOEXIST);
-		cnt = bpf_map_lookup_elem(&hists, &hkey);
-		if (!cnt) {
-			count_drop(); /* histogram map full */
-			goto cleanup;
-		}
+		count_drop(); /* histogram map full */
+		goto cleanup;
 	}
 	/* this CPU's copy; a program does not nest on its own CPU */
 	*cnt += 1;

@@ -89,13 +89,9 @@ static __always_inline void count(struct connect_event *e)
 	__builtin_memcpy(key.daddr, e->daddr, sizeof(key.daddr));
 	key.family = e->family;
 	key.dport = e->dport;
-	c = bpf_map_lookup_elem(&counts, &key);
-	if (!c) {
-		bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&counts, &key);
-		if (!c)
-			return;
-	}
+	c = lookup_or_init(&counts, &key, &zero);
+	if (!c)
+		return;
 	if (e->failed)
 		__sync_fetch_and_add(&c->failures, 1);
 	else

@@ -38,13 +38,9 @@ static __always_inline void count(struct retrans_event *e)
 	key.family = e->family;
 	key.lport = e->lport;
 	key.dport = e->dport;
-	c = bpf_map_lookup_elem(&counts, &key);
-	if (!c) {
-		bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&counts, &key);
-		if (!c)
-			return;
-	}
+	c = lookup_or_init(&counts, &key, &zero);
+	if (!c)
+		return;
 	__sync_fetch_and_add(&c->retransmits, 1);
 	__sync_fetch_and_add(&c->segs, e->segs);
 }

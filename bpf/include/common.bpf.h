@@ -92,6 +92,17 @@ static __always_inline void emit(void *ctx, void *data, __u64 size)
 		count_drop();
 }
 
+/* The value at key, created from init when absent; NULL when the map is full. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
 /* Per-CPU scratch space for one event too large for the 512-byte stack. */
 #define DEFINE_SCRATCH(name, vtype)                                  \
 	struct {                                                    \

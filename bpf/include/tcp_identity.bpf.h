@@ -103,14 +103,10 @@ static __always_inline struct sk_ident *ident_get(const struct sock *sk)
 
 static __always_inline struct sk_ident *ident_get_or_new(const struct sock *sk)
 {
-	struct sk_ident zero = {}, *id;
+	struct sk_ident zero = {};
 	__u64 key = (__u64)sk;
 
-	id = bpf_map_lookup_elem(&sk_idents, &key);
-	if (id)
-		return id;
-	bpf_map_update_elem(&sk_idents, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&sk_idents, &key);
+	return lookup_or_init(&sk_idents, &key, &zero);
 }
 
 static __always_inline void ident_forget(const struct sock *sk)

@@ -392,8 +392,11 @@ export function fileOffsetToVaddr(info: ElfInfo, off: number): number | undefine
 	return undefined;
 }
 
-/** Open a path and parse it: null when unreadable or not ELF. */
-export function withElfFile<T>(path: string, fn: (src: ByteSource, info: ElfInfo, fd: number) => T): T | null {
+/**
+ * Open a path read-only and run fn on it when it is a regular file; null when
+ * it cannot be opened, is not a regular file, or fn throws. The fd is closed.
+ */
+export function withRegularFile<T>(path: string, fn: (fd: number, size: number) => T | null): T | null {
 	let fd: number;
 	try {
 		// O_NONBLOCK: a FIFO planted at the path must not block the open
@@ -402,13 +405,20 @@ export function withElfFile<T>(path: string, fn: (src: ByteSource, info: ElfInfo
 		return null;
 	}
 	try {
-		if (!fstatSync(fd).isFile()) return null;
-		const src = new FdSource(fd);
-		const info = parseElf(src);
-		return info ? fn(src, info, fd) : null;
+		const st = fstatSync(fd);
+		return st.isFile() ? fn(fd, st.size) : null;
 	} catch {
 		return null;
 	} finally {
 		closeSync(fd);
 	}
+}
+
+/** Open a path and parse it: null when unreadable or not ELF. */
+export function withElfFile<T>(path: string, fn: (src: ByteSource, info: ElfInfo, fd: number) => T): T | null {
+	return withRegularFile(path, (fd) => {
+		const src = new FdSource(fd);
+		const info = parseElf(src);
+		return info ? fn(src, info, fd) : null;
+	});
 }

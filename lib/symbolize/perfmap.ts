@@ -2,7 +2,8 @@
 // `START SIZE name` line per compiled function (hex, no 0x needed), written by
 // Node --perf-basic-prof, the JVM perf-map-agent, LuaJIT, .NET ... Later lines
 // win over earlier ones for the same range (code moved or recompiled).
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
+import { withRegularFile } from './elf.js';
 
 const MAX_BYTES = 256 << 20;
 
@@ -35,16 +36,8 @@ export class PerfMap {
 
 	/** Read a perf map file; null when missing or not a regular file. */
 	static load(path: string): PerfMap | null {
-		let fd: number;
-		try {
-			fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-		} catch {
-			return null;
-		}
-		try {
-			const st = fstatSync(fd);
-			if (!st.isFile()) return null;
-			const n = Math.min(st.size, MAX_BYTES);
+		return withRegularFile(path, (fd, size) => {
+			const n = Math.min(size, MAX_BYTES);
 			const b = Buffer.allocUnsafe(n);
 			let got = 0;
 			while (got < n) {
@@ -53,11 +46,7 @@ export class PerfMap {
 				got += r;
 			}
 			return PerfMap.parse(b.toString('utf8', 0, got));
-		} catch {
-			return null;
-		} finally {
-			closeSync(fd);
-		}
+		});
 	}
 
 	get length(): number {

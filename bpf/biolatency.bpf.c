@@ -13,6 +13,14 @@
  * block_rq_complete fires for each partial completion (blk_update_request);
  * only the final one, which completes the request's remaining bytes, ends
  * the timing.
+ *
+ * A completion can happen without this program running (a kernel that does
+ * not run tracing programs in some contexts, and says nothing of it). It is
+ * never silent: a request is a recycled struct, so a start still recorded
+ * when the same request starts again is a completion that went unseen
+ * (STAT_LOST); user space also compares what is left in `start` at exit
+ * with the disks' in-flight counts. A requeued request is not one of those:
+ * block_rq_requeue forgets its start, and it starts again when re-issued.
  */
 #include "common.bpf.h"
 #include "biolatency.h"
@@ -37,11 +45,22 @@ struct start_key {
 	__u64 sector;	/* classic tracepoints only */
 };
 
+enum start_state {
+	INSERTED = 1,	/* -Q: at block_rq_insert, not issued yet */
+	ISSUED = 2,
+};
+
+struct start_val {
+	__u64 ts;
+	__u32 state;	/* enum start_state */
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, struct start_key);
-	__type(value, __u64);
+	__type(value, struct start_val);
 } start SEC(".maps");
 
 struct {
@@ -93,16 +112,30 @@ static __always_inline __u32 rq_dev(struct request *rq)
 	return MKDEV(BPF_CORE_READ(disk, major), BPF_CORE_READ(disk, first_minor));
 }
 
-static __always_inline int record_start(struct start_key *key, __u32 dev, __u64 flags)
+/*
+ * A request starts: at block_rq_insert (state INSERTED, -Q only) or at
+ * block_rq_issue (ISSUED). With -Q an issue keeps the time of the same
+ * request's insert. Any other start already recorded for this key is a
+ * completion this program never saw: counted, then replaced.
+ */
+static __always_inline int record_start(struct start_key *key, __u32 dev, __u32 state)
 {
-	__u64 ts;
+	struct start_val val = { .state = state };
+	struct start_val *old;
 
 	if (filter_dev && dev != targ_dev)
 		return 0;
-	ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&start, key, &ts, flags)) {
-		if (flags == BPF_ANY)
-			count_drop(); /* too many requests in flight */
+	val.ts = bpf_ktime_get_ns();
+	old = bpf_map_lookup_elem(&start, key);
+	if (old) {
+		if (state == ISSUED && old->state == INSERTED) {
+			old->state = ISSUED; /* -Q: keep the insert time */
+			return 0;
+		}
+		stat_inc(STAT_LOST);
+	}
+	if (bpf_map_update_elem(&start, key, &val, BPF_ANY)) {
+		count_drop(); /* too many requests in flight */
 		return 0;
 	}
 	stat_inc(STAT_STARTED);
@@ -113,15 +146,16 @@ static __always_inline int record_done(struct start_key *key, __u32 dev, __u32 c
 {
 	struct hist_key hkey = {};
 	struct hist_ext *e;
-	__u64 *tsp, *cnt, delta, zero = 0;
+	struct start_val *sv;
+	__u64 *cnt, delta, zero = 0;
 	__u32 idx = 0;
 
-	tsp = bpf_map_lookup_elem(&start, key);
-	if (!tsp) {
+	sv = bpf_map_lookup_elem(&start, key);
+	if (!sv) {
 		stat_inc(STAT_NO_START); /* issued before we started, or filtered out */
 		return 0;
 	}
-	delta = bpf_ktime_get_ns() - *tsp;
+	delta = bpf_ktime_get_ns() - sv->ts;
 	if ((__s64)delta < 0) {
 		count_drop(); /* clock went backwards: never silent */
 		goto cleanup;
@@ -159,15 +193,11 @@ cleanup:
 
 /* tp_btf and raw_tp: keyed by the request */
 
-static __always_inline int rq_start(struct request *rq, bool issue)
+static __always_inline int rq_start(struct request *rq, __u32 state)
 {
 	struct start_key key = { .id = (__u64)rq };
 
-	if (!issue)
-		return record_start(&key, filter_dev ? rq_dev(rq) : 0, BPF_ANY);
-	/* -Q: a request that went through the scheduler keeps its insert time;
-	 * one issued directly (no insert) starts at issue */
-	return record_start(&key, filter_dev ? rq_dev(rq) : 0, targ_queued ? BPF_NOEXIST : BPF_ANY);
+	return record_start(&key, filter_dev ? rq_dev(rq) : 0, state);
 }
 
 static __always_inline int rq_done(struct request *rq, __u32 nr_bytes)
@@ -183,12 +213,59 @@ static __always_inline int rq_done(struct request *rq, __u32 nr_bytes)
 			   targ_per_flag ? BPF_CORE_READ(rq, cmd_flags) : 0);
 }
 
-/* a request merged into another one in the scheduler is freed, never completed */
-static __always_inline int rq_merged(struct request *rq)
+/* a request merged into another one in the scheduler is freed, never
+ * completed; a requeued one starts again when it is issued again */
+static __always_inline int rq_forget(struct request *rq)
 {
 	struct start_key key = { .id = (__u64)rq };
 
 	bpf_map_delete_elem(&start, &key);
+	return 0;
+}
+
+/*
+ * sweep: run on demand by user space (BPF_PROG_TEST_RUN) before each print,
+ * tp_btf/raw_tp modes only. A start recorded at issue for a request that is
+ * now idle (completed and freed, or free for reuse) is a completion this
+ * program never saw: counted in STAT_LOST and forgotten. A request that is
+ * in flight or completing is left alone, and so is one issued in the last
+ * millisecond (its state turns in-flight just after block_rq_issue).
+ */
+#define SWEEP_MIN_AGE_NS	1000000ULL
+
+struct sweep_ctx {
+	__u64 now;
+	__u64 lost;
+};
+
+static long sweep_one(struct bpf_map *map, struct start_key *key, struct start_val *val,
+		      struct sweep_ctx *c)
+{
+	struct request *rq = (void *)key->id;
+	int state;
+
+	if (val->state != ISSUED || c->now - val->ts < SWEEP_MIN_AGE_NS)
+		return 0;
+	if (!bpf_core_field_exists(rq->state) ||
+	    bpf_core_read(&state, sizeof(state), &rq->state) ||
+	    state != 0 /* MQ_RQ_IDLE */)
+		return 0;
+	bpf_map_delete_elem(map, key);
+	c->lost++;
+	return 0;
+}
+
+SEC("raw_tp/block_rq_complete")
+int sweep(void *ctx)
+{
+	struct sweep_ctx c = { .now = bpf_ktime_get_ns() };
+	__u32 which = STAT_LOST;
+	__u64 *n;
+
+	bpf_for_each_map_elem(&start, sweep_one, &c, 0);
+	n = bpf_map_lookup_elem(&stats, &which);
+	if (n)
+		*n += c.lost;
 	return 0;
 }
 
@@ -197,19 +274,25 @@ static __always_inline int rq_merged(struct request *rq)
 SEC("tp_btf/block_rq_insert")
 int btf_insert(u64 *ctx)
 {
-	return rq_start(RQ_ARG(ctx), false);
+	return rq_start(RQ_ARG(ctx), INSERTED);
 }
 
 SEC("tp_btf/block_rq_issue")
 int btf_issue(u64 *ctx)
 {
-	return rq_start(RQ_ARG(ctx), true);
+	return rq_start(RQ_ARG(ctx), ISSUED);
 }
 
 SEC("tp_btf/block_rq_merge")
 int btf_merge(u64 *ctx)
 {
-	return rq_merged(RQ_ARG(ctx));
+	return rq_forget(RQ_ARG(ctx));
+}
+
+SEC("tp_btf/block_rq_requeue")
+int btf_requeue(u64 *ctx)
+{
+	return rq_forget(RQ_ARG(ctx));
 }
 
 SEC("tp_btf/block_rq_complete")
@@ -221,19 +304,25 @@ int BPF_PROG(btf_complete, struct request *rq, int error, unsigned int nr_bytes)
 SEC("raw_tp/block_rq_insert")
 int raw_insert(struct bpf_raw_tracepoint_args *ctx)
 {
-	return rq_start(RQ_ARG(ctx->args), false);
+	return rq_start(RQ_ARG(ctx->args), INSERTED);
 }
 
 SEC("raw_tp/block_rq_issue")
 int raw_issue(struct bpf_raw_tracepoint_args *ctx)
 {
-	return rq_start(RQ_ARG(ctx->args), true);
+	return rq_start(RQ_ARG(ctx->args), ISSUED);
 }
 
 SEC("raw_tp/block_rq_merge")
 int raw_merge(struct bpf_raw_tracepoint_args *ctx)
 {
-	return rq_merged(RQ_ARG(ctx->args));
+	return rq_forget(RQ_ARG(ctx->args));
+}
+
+SEC("raw_tp/block_rq_requeue")
+int raw_requeue(struct bpf_raw_tracepoint_args *ctx)
+{
+	return rq_forget(RQ_ARG(ctx->args));
 }
 
 SEC("raw_tp/block_rq_complete")
@@ -249,7 +338,7 @@ int tp_insert(struct trace_event_raw_block_rq *ctx)
 {
 	struct start_key key = { .id = ctx->dev, .sector = ctx->sector };
 
-	return record_start(&key, ctx->dev, BPF_ANY);
+	return record_start(&key, ctx->dev, INSERTED);
 }
 
 SEC("tracepoint/block/block_rq_issue")
@@ -257,7 +346,25 @@ int tp_issue(struct trace_event_raw_block_rq *ctx)
 {
 	struct start_key key = { .id = ctx->dev, .sector = ctx->sector };
 
-	return record_start(&key, ctx->dev, targ_queued ? BPF_NOEXIST : BPF_ANY);
+	return record_start(&key, ctx->dev, ISSUED);
+}
+
+/* the head every block_rq_* event has had: dev at 8, sector at 16 (the
+ * requeue event's own struct name changed over time) */
+struct tp_block_rq_head {
+	__u64 common;
+	__u32 dev;
+	__u32 pad;
+	__u64 sector;
+};
+
+SEC("tracepoint/block/block_rq_requeue")
+int tp_requeue(struct tp_block_rq_head *ctx)
+{
+	struct start_key key = { .id = ctx->dev, .sector = ctx->sector };
+
+	bpf_map_delete_elem(&start, &key);
+	return 0;
 }
 
 SEC("tracepoint/block/block_rq_complete")

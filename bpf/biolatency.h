@@ -10,6 +10,8 @@ enum biolat_stat {
 	STAT_TIMED,	/* completions that went into a histogram */
 	STAT_NO_START,	/* completions without a recorded start */
 	STAT_PARTIAL,	/* partial completions (the request went on) */
+	STAT_LOST,	/* starts found still recorded when the request started again:
+			 * completions the program never saw */
 	STAT_MAX,
 };
 

@@ -32,6 +32,16 @@ export function diskName(dev: number, sysfs = '/sys'): string | undefined {
 	return undefined;
 }
 
+/** Requests of this disk in flight now (/sys/dev/block/M:m/inflight: reads + writes), or undefined. */
+export function inflight(dev: number, sysfs = '/sys'): number | undefined {
+	try {
+		const [r, w] = readFileSync(`${sysfs}/dev/block/${devString(dev)}/inflight`, 'utf8').trim().split(/\s+/).map(Number);
+		return Number.isFinite(r) && Number.isFinite(w) ? r + w : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
 export type DiskLookup =
 	| { ok: true; dev: number }
 	| { ok: false; why: 'partition'; parent: string }

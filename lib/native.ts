@@ -72,6 +72,8 @@ export interface NativeObject extends Disposable {
 		program: string,
 		opts: { type?: number; config?: number; cpu?: number; pid?: number; freq?: number; period?: number },
 	): NativeLink;
+	/** Run a loaded program once, now, on this CPU (BPF_PROG_TEST_RUN); its return value. */
+	run(program: string, ctx?: Buffer): number;
 	ringBuffer(map: string, cb: BatchCallback, opts?: { drainMs?: number }): NativeReader;
 	perfBuffer(map: string, cb: BatchCallback, opts?: { pages?: number; drainMs?: number }): NativeReader;
 }

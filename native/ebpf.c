@@ -1078,6 +1078,33 @@ static napi_value js_attach(napi_env env, napi_callback_info info)
 	return wrap_link(env, o, bpf_program__attach(p), "bpf_program__attach");
 }
 
+/*
+ * run(program, ctx?) -> the program's return value. BPF_PROG_TEST_RUN: runs a
+ * loaded program once, now, on this CPU (raw_tp: ctx holds its u64 args),
+ * for work a tool asks the kernel to do on demand, such as a map sweep.
+ */
+static napi_value js_run(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	struct object *o = obj_of(env, info, &argc, argv);
+	struct bpf_program *p;
+	void *ctx = NULL;
+	size_t ctx_len = 0;
+	bool is_buf = false;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	if (!o || argc < 1 || !(p = loaded_prog(env, o, argv[0])))
+		return NULL;
+	if (argc > 1 && napi_is_buffer(env, argv[1], &is_buf) == napi_ok && is_buf)
+		CHECK(napi_get_buffer_info(env, argv[1], &ctx, &ctx_len));
+	opts.ctx_in = ctx;
+	opts.ctx_size_in = ctx_len;
+	if (bpf_prog_test_run_opts(bpf_program__fd(p), &opts))
+		return throw_errno(env, "bpf_prog_test_run", errno);
+	return make_u32(env, opts.retval);
+}
+
 /* attachTracepoint(program, category, name) */
 static napi_value js_attach_tracepoint(napi_env env, napi_callback_info info)
 {
@@ -1542,6 +1569,7 @@ static napi_value init(napi_env env, napi_value exports)
 		METHOD("attachUprobe", js_attach_uprobe),
 		METHOD("attachUsdt", js_attach_usdt),
 		METHOD("attachPerfEvent", js_attach_perf_event),
+		METHOD("run", js_run),
 		METHOD("ringBuffer", js_ring_buffer),
 		METHOD("perfBuffer", js_perf_buffer),
 	};

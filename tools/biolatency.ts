@@ -1,7 +1,7 @@
 // biolatency: block device I/O latency as log2 histograms, aggregated in the
 // kernel (tp_btf block_rq_issue/insert -> block_rq_complete, raw_tp or
 // classic tracepoints as fallbacks), printed per interval as BCC prints them.
-import { diskDev, diskName, devString, formatReqFlags, reqFlagsFromBtf } from '../lib/blockdev.js';
+import { diskDev, diskName, devString, formatReqFlags, inflight, reqFlagsFromBtf } from '../lib/blockdev.js';
 import type { ReqFlags } from '../lib/blockdev.js';
 import { kernelBtf } from '../lib/btf.js';
 import { ToolError, usage } from '../lib/errors.js';
@@ -9,11 +9,20 @@ import { HIST_EXT_LAYOUT, HIST_KEY_LAYOUT, HIST_KEY_SIZE, decodeHistKey } from '
 import { formatSections, groupSlots, histogramJson, sumPerCpuU64 } from '../lib/histogram.js';
 import type { Section } from '../lib/histogram.js';
 import { tracepointExists } from '../lib/preflight.js';
+import { native } from '../lib/native.js';
 import { defineTool } from '../lib/tool.js';
 import { hhmmss, u32, u8 } from '../lib/tracer.js';
 import type { LoadedObject, Tracer } from '../lib/tracer.js';
 
 export type Hook = 'tp_btf' | 'raw_tp' | 'tracepoint';
+/* indexes in the stats map: enum biolat_stat in bpf/biolatency.h */
+const STAT_STARTED = 0;
+const STAT_TIMED = 1;
+const STAT_NO_START = 2;
+const STAT_PARTIAL = 3;
+const STAT_LOST = 4;
+/* enum start_state in bpf/biolatency.bpf.c */
+const START_ISSUED = 2;
 const HOOKS: Hook[] = ['tp_btf', 'raw_tp', 'tracepoint'];
 
 interface Opts {
@@ -49,6 +58,44 @@ export function sectionOf(
 		return { name: 'flags', label: formatReqFlags(rf, key.flags), keyJson: { cmd_flags: key.flags }, sort: String(key.flags).padStart(10, '0') };
 	}
 	return { sort: '' };
+}
+
+/** A recorded start in the classic-tracepoint mode: keyed by (dev, sector). */
+export interface ClassicStart {
+	key: Buffer;
+	dev: number;
+	ts: bigint;
+	issued: boolean;
+}
+
+/** Starts younger than this may belong to requests the disk does not count in flight yet. */
+const MIN_AGE_NS = 1_000_000n;
+
+/**
+ * The classic tracepoints carry no request pointer, so the kernel-side
+ * sweep cannot tell a request in flight from one whose completion went
+ * unseen. Per disk, the starts older than MIN_AGE_NS that outnumber the
+ * requests the disk had in flight *before* the map was read are unseen
+ * completions (a request issued before that read and still in flight at
+ * it was counted in flight): the oldest of them are returned, to be
+ * forgotten and reported. Never more than the true number.
+ */
+export function unseenClassic(starts: ClassicStart[], inflightBefore: Map<number, number>, now: bigint): ClassicStart[] {
+	const byDev = new Map<number, ClassicStart[]>();
+	for (const s of starts) {
+		if (!s.issued || now - s.ts < MIN_AGE_NS) continue;
+		let l = byDev.get(s.dev);
+		if (!l) byDev.set(s.dev, (l = []));
+		l.push(s);
+	}
+	const out: ClassicStart[] = [];
+	for (const [dev, l] of byDev) {
+		const n = inflightBefore.get(dev);
+		if (n === undefined || l.length <= n) continue;
+		l.sort((x, y) => (x.ts < y.ts ? -1 : x.ts > y.ts ? 1 : 0));
+		out.push(...l.slice(0, l.length - n));
+	}
+	return out;
 }
 
 function checkPositive(what: string, v: unknown, integer: boolean): void {
@@ -122,6 +169,12 @@ export default defineTool<Opts>({
 		const hooks: Hook[] = a.hook ? [a.hook as Hook] : HOOKS;
 		const dev = a.disk !== undefined ? diskDev(a.disk) : undefined;
 
+		// the sweep that finds unseen completions (see bpf/biolatency.bpf.c):
+		// bpf_for_each_map_elem (5.13) and struct request's state (4.18)
+		const canSweep =
+			btf.enumValues('bpf_func_id')?.has('BPF_FUNC_for_each_map_elem') === true &&
+			btf.structMembers('request')?.includes('state') === true;
+
 		let obj: LoadedObject | undefined;
 		let hook: Hook = hooks[0];
 		let firstErr: unknown;
@@ -135,7 +188,7 @@ export default defineTool<Opts>({
 				continue;
 			}
 			try {
-				obj = open(t, h, a, { rf, rqArg, hasMerge, dev: dev?.ok ? dev.dev : undefined });
+				obj = open(t, h, a, { rf, rqArg, hasMerge, sweep: canSweep && h !== 'tracepoint', dev: dev?.ok ? dev.dev : undefined });
 				hook = h;
 				break;
 			} catch (e) {
@@ -151,9 +204,46 @@ export default defineTool<Opts>({
 		let interval = 0;
 		let dropsSeen = 0;
 		let missedSeen = 0;
+		let unseenSeen = 0;
 		const lo = obj;
+		let sweep = canSweep && hook !== 'tracepoint';
+		const stats = () => {
+			const st = lo.dump('stats');
+			const n = Array.from({ length: st.count }, (_, i) => sumPerCpuU64(st.values.subarray(i * st.valueSize, (i + 1) * st.valueSize), 8)[0]);
+			n[STAT_LOST] += unseenClassicTotal;
+			return n;
+		};
+		// classic tracepoints: unseen completions found from user space
+		let unseenClassicTotal = 0;
+		const sweepClassic = () => {
+			const devs = new Set<number>();
+			const before = lo.dump('start');
+			for (let i = 0; i < before.count; i++) devs.add(Number(before.keys.readBigUInt64LE(i * before.keySize)));
+			const inflightBefore = new Map<number, number>();
+			for (const dev of devs) {
+				const n = inflight(dev);
+				if (n !== undefined) inflightBefore.set(dev, n);
+			}
+			const d = lo.dump('start');
+			const now = native().monotonicNs();
+			const starts: ClassicStart[] = [];
+			for (let i = 0; i < d.count; i++) {
+				const key = d.keys.subarray(i * d.keySize, (i + 1) * d.keySize);
+				const v = d.values.subarray(i * d.valueSize, (i + 1) * d.valueSize);
+				starts.push({ key, dev: Number(key.readBigUInt64LE(0)), ts: v.readBigUInt64LE(0), issued: v.readUInt32LE(8) === START_ISSUED });
+			}
+			for (const s of unseenClassic(starts, inflightBefore, now)) if (lo.obj.mapDelete('start', s.key)) unseenClassicTotal++;
+		};
 		const print = () => {
 			interval++;
+			if (sweep) {
+				try {
+					lo.obj.run('sweep');
+				} catch (e) {
+					sweep = false;
+					t.out.warn(`biolatency: cannot check for unseen completions: ${e instanceof Error ? e.message : e}`);
+				}
+			} else if (hook === 'tracepoint') sweepClassic();
 			const now = Date.now() / 1000;
 			const dump = lo.dump('hists', { delete: true });
 			const meta = new Map<string, Omit<Section, 'slots'> & { sort: string }>();
@@ -197,6 +287,11 @@ export default defineTool<Opts>({
 				t.reportLost(drops - dropsSeen, 'a map was full');
 				dropsSeen = drops;
 			}
+			const unseen = stats()[STAT_LOST];
+			if (unseen > unseenSeen) {
+				t.reportLost(unseen - unseenSeen, 'I/O completions the kernel did not run the BPF program for');
+				unseenSeen = unseen;
+			}
 			const missed = t.missedRuns();
 			if (missed > missedSeen) {
 				t.reportLost(missed - missedSeen, 'the kernel skipped the BPF program: it was already running on that CPU');
@@ -228,9 +323,13 @@ export default defineTool<Opts>({
 		// Ctrl-C or --duration: print what the last (partial) interval gathered, as BCC does
 		if (reason === 'signal' || reason === 'duration') print();
 		if (a.verbose) {
-			const st = lo.dump('stats');
-			const n = (i: number) => sumPerCpuU64(st.values.subarray(i * st.valueSize, (i + 1) * st.valueSize), 8)[0];
-			t.out.info(`biolatency: ${n(0)} starts recorded, ${n(1)} completions timed, ${n(2)} without a recorded start (issued before tracing or filtered), ${n(3)} partial, ${t.missedRuns()} program runs skipped by the kernel`);
+			const n = stats();
+			t.out.info(
+				`biolatency: ${n[STAT_STARTED]} starts recorded, ${n[STAT_TIMED]} completions timed, ` +
+					`${n[STAT_NO_START]} without a recorded start (issued before tracing or filtered), ${n[STAT_PARTIAL]} partial, ` +
+					`${n[STAT_LOST]} unseen (${sweep ? 'request reuse and idle-request sweep' : hook === 'tracepoint' ? 'sector reuse and in-flight counts' : 'request reuse only'}), ` +
+					`${t.missedRuns()} program runs skipped by the kernel`,
+			);
 		}
 	},
 });
@@ -239,20 +338,20 @@ function open(
 	t: Tracer,
 	hook: Hook,
 	a: Opts,
-	o: { rf?: ReqFlags; rqArg: number; hasMerge: boolean; dev?: number },
+	o: { rf?: ReqFlags; rqArg: number; hasMerge: boolean; sweep: boolean; dev?: number },
 ): LoadedObject {
 	const progs = {
-		tp_btf: ['btf_insert', 'btf_issue', 'btf_merge', 'btf_complete'],
-		raw_tp: ['raw_insert', 'raw_issue', 'raw_merge', 'raw_complete'],
-		tracepoint: ['tp_insert', 'tp_issue', '', 'tp_complete'],
+		tp_btf: ['btf_insert', 'btf_issue', 'btf_merge', 'btf_complete', 'btf_requeue'],
+		raw_tp: ['raw_insert', 'raw_issue', 'raw_merge', 'raw_complete', 'raw_requeue'],
+		tracepoint: ['tp_insert', 'tp_issue', '', 'tp_complete', 'tp_requeue'],
 	};
-	const [insert, issue, merge, complete] = progs[hook];
-	const want = new Set([issue, complete]);
+	const [insert, issue, merge, complete, requeue] = progs[hook];
+	const want = new Set([issue, complete, requeue]);
 	if (a.queued) {
 		want.add(insert);
 		if (merge && o.hasMerge) want.add(merge);
 	}
-	const autoload: Record<string, boolean> = {};
+	const autoload: Record<string, boolean> = { sweep: o.sweep };
 	for (const list of Object.values(progs)) for (const p of list) if (p) autoload[p] = want.has(p);
 	const obj = t.open('biolatency', {
 		layouts: { hist_key: HIST_KEY_LAYOUT, hist_ext: HIST_EXT_LAYOUT },
@@ -280,6 +379,7 @@ function open(
 		[insert]: 'block_rq_insert',
 		[issue]: 'block_rq_issue',
 		[complete]: 'block_rq_complete',
+		[requeue]: 'block_rq_requeue',
 	};
 	if (merge) names[merge] = 'block_rq_merge';
 	try {

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diskDev, diskName, formatReqFlags, mkdev, reqFlagsFromBtf } from '../../lib/blockdev.js';
+import { diskDev, diskName, formatReqFlags, inflight, mkdev, reqFlagsFromBtf } from '../../lib/blockdev.js';
 import { Btf, kernelBtf } from '../../lib/btf.js';
-import { extensionLine, sectionOf } from '../../tools/biolatency.js';
+import { extensionLine, sectionOf, unseenClassic } from '../../tools/biolatency.js';
+import type { ClassicStart } from '../../tools/biolatency.js';
 import { cgroup2Mounts } from '../../lib/preflight.js';
 import { runTool } from '../e2e/helpers.js';
 
@@ -122,9 +123,28 @@ test('disk lookups through sysfs: whole disks, partitions, names', () => {
 		assert.deepEqual(diskDev('../block/vdz', sys), { ok: false, why: 'missing' });
 		assert.equal(diskName((254 << 20) | 32, sys), 'vdz');
 		assert.equal(diskName((254 << 20) | 33, sys), undefined);
+		writeFileSync(join(sys, 'devices', 'vdz', 'inflight'), '       2        5\n');
+		assert.equal(inflight((254 << 20) | 32, sys), 7);
+		assert.equal(inflight((254 << 20) | 33, sys), undefined);
 	} finally {
 		rmSync(sys, { recursive: true, force: true });
 	}
+});
+
+test('classic tracepoints: unseen completions are the oldest starts beyond the disk\'s in-flight count', () => {
+	const ms = 1_000_000n;
+	const now = 1000n * ms;
+	const st = (dev: number, ageMs: number, issued = true): ClassicStart => ({ key: Buffer.from([dev, ageMs]), dev, ts: now - BigInt(ageMs) * ms, issued });
+	const a = [st(1, 50), st(1, 9), st(1, 30), st(1, 0), st(1, 20, false)];
+	const b = [st(2, 40), st(2, 41)];
+	const c = [st(3, 70)];
+	// disk 1: three old issued starts and one in flight: the two oldest are unseen;
+	// younger than 1 ms and -Q's inserted-only starts never count
+	const got = unseenClassic([...a, ...b, ...c], new Map([[1, 1], [2, 2]]), now);
+	assert.deepEqual(got.map((s) => [s.dev, Number((now - s.ts) / ms)]), [[1, 50], [1, 30]]);
+	// nothing beyond what is in flight, or no count known (disk 3): nothing
+	assert.deepEqual(unseenClassic(b, new Map([[2, 5]]), now), []);
+	assert.deepEqual(unseenClassic(c, new Map(), now), []);
 });
 
 test('option errors: one line, exit 2, before the kernel is touched', () => {

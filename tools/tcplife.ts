@@ -29,6 +29,9 @@ export interface Session {
 	rel: number;
 	pid: number;
 	comm: string;
+	/** the owner (pid, comm) is known */
+	owned: boolean;
+	tid: number;
 	ip: number;
 	laddr: string;
 	lport: number;
@@ -48,6 +51,8 @@ export function session(e: LifeEvent, time: string, rel: number): Session {
 		rel,
 		pid: e.pid,
 		comm: ownerComm(e.comm),
+		owned: !!e.owned,
+		tid: e.tid,
 		ip: ipVersion(e.family),
 		laddr: formatAddr(e.family, e.saddr),
 		lport: e.lport,
@@ -65,8 +70,9 @@ export function lifeColumns(o: { time?: boolean; timestamp?: boolean; wide?: boo
 	return new Columns<Session>([
 		{ header: 'TIME', width: 8, show: !!o.time, text: (s) => s.time },
 		{ header: 'TIME(s)', width: 9, show: !!o.timestamp, text: (s) => s.rel.toFixed(6) },
-		{ header: 'PID', key: 'pid', width: 5, text: (s) => String(s.pid), json: (s) => s.pid },
-		{ header: 'COMM', key: 'comm', width: w ? 16 : 10, text: (s) => s.comm.slice(0, w ? 16 : 10), json: (s) => s.comm },
+		{ header: 'PID', key: 'pid', width: 5, text: (s) => String(s.pid), json: (s) => (s.owned ? s.pid : null) },
+		{ key: 'tid', json: (s) => (s.owned ? s.tid : null) },
+		{ header: 'COMM', key: 'comm', width: w ? 16 : 10, text: (s) => s.comm.slice(0, w ? 16 : 10), json: (s) => (s.owned ? s.comm : null) },
 		{ header: 'IP', key: 'ip', width: 2, show: w, text: (s) => String(s.ip), json: (s) => s.ip },
 		{ header: 'LADDR', key: 'laddr', width: w ? 26 : 15, text: (s) => s.laddr },
 		{ header: 'LPORT', key: 'lport', width: 5, text: (s) => String(s.lport), json: (s) => s.lport },

@@ -91,7 +91,12 @@ test('tcplife rows as BCC formats them (default, -w) and KB rounded down', () =>
 	assert.equal(kb(1023), 0);
 	assert.equal(kb(102401), 100);
 	assert.equal(session(life({ comm: '', pid: 0 }), '', 0).comm, '?');
+	// JSON: the owner as numbers and a string, or null when it was never seen
+	assert.deepEqual(pick(c.object(session(life(), '', 0))), { pid: 1234, tid: 1234, comm: 'curlverylongname' });
+	assert.deepEqual(pick(c.object(session(life({ comm: '', pid: 0, tid: 0, owned: 0 }), '', 0))), { pid: null, tid: null, comm: null });
 });
+
+const pick = (o: Record<string, unknown>) => ({ pid: o.pid, tid: o.tid, comm: o.comm });
 
 test('tcplife -s: BCC CSV header and rows', () => {
 	assert.equal(csvHeader({ time: true, timestamp: true }), 'TIME,TIME(s),PID,COMM,IP,LADDR,LPORT,RADDR,RPORT,TX_KB,RX_KB,MS');

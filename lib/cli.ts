@@ -11,12 +11,19 @@ import { TOOLS } from './registry.js';
 import type { Args, ToolSpec } from './tool.js';
 import { Tracer } from './tracer.js';
 import type { CommonArgs } from './tracer.js';
+import { Output } from './output.js';
+import type { OtlpSink } from './otlp.js';
 
 export const COMMON_OPTIONS: Record<string, Options> = {
 	json: { type: 'boolean', describe: 'print one JSON object per line (NDJSON) instead of text' },
 	cgroup: { type: 'string', requiresArg: true, describe: 'trace only tasks in this cgroup v2 directory or below it' },
 	duration: { type: 'number', requiresArg: true, describe: 'stop after this many seconds' },
 	'perf-buffer': { type: 'boolean', describe: 'deliver events through a perf buffer instead of the ring buffer' },
+	otlp: {
+		type: 'string',
+		describe: 'also send every record (as --json prints it) to an OpenTelemetry collector as OTLP/HTTP logs; --otlp=URL (base or /v1/logs URL), or --otlp alone for OTEL_EXPORTER_OTLP_* or http://localhost:4318',
+	},
+	'otlp-header': { type: 'string', array: true, requiresArg: true, describe: 'KEY=VALUE header for the OTLP requests (repeatable; adds to OTEL_EXPORTER_OTLP_HEADERS)' },
 	verbose: { alias: 'v', type: 'count', describe: 'print libbpf and verifier messages and stack traces (-vv: debug)' },
 };
 
@@ -35,7 +42,7 @@ function topHelp(): string {
 		'Tools:',
 		...names.map((n) => `  ${n.padEnd(w)}  ${TOOLS[n].summary}`),
 		'',
-		'Tracing tools take the common options --json, --cgroup PATH, --duration SECS, --perf-buffer and -v.',
+		'Tracing tools take the common options --json, --otlp[=URL], --cgroup PATH, --duration SECS, --perf-buffer and -v.',
 		"Run 'ebpf-tools <tool> --help' for a tool's options, or 'man ebpf-tools'.",
 		'',
 	].join('\n');
@@ -137,6 +144,7 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 	const spec = (await entry.load()).default;
 	const verbose = args.some((a) => /^-v+$/.test(a) || a === '--verbose');
 	let tracer: Tracer | undefined;
+	let otlp: OtlpSink | undefined;
 	// an error thrown from a timer or callback ends the run like any other:
 	// cleanly, as one line
 	const onUncaught = (e: unknown) => {
@@ -161,17 +169,29 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 			cgroup: argv.cgroup as string | undefined,
 			perfBuffer: !!argv['perf-buffer'],
 			duration: argv.duration as number | undefined,
+			otlp: argv.otlp as string | undefined,
+			otlpHeaders: (argv['otlp-header'] as string[] | undefined) ?? [],
 		};
 		Object.assign(argv, common);
 		Tracer.validateCommon(common);
 		spec.validate?.(argv);
-		tracer = new Tracer(spec.name, common);
+		if (common.otlp !== undefined && spec.needsKernel !== false) {
+			const { OtlpSink } = await import('./otlp.js');
+			otlp = await OtlpSink.create({ url: common.otlp, headers: common.otlpHeaders ?? [], tool: spec.name, version: version() });
+			const sink = otlp;
+			tracer = new Tracer(spec.name, common, new Output({ json: common.json, sink: (r) => sink.emit(r) }));
+		} else tracer = new Tracer(spec.name, common);
 		if (spec.needsKernel !== false) tracer.preflight();
 		await spec.run(tracer, argv);
+		const otlpError = await otlp?.close();
+		otlp = undefined;
+		if (otlpError) throw otlpError;
 		return 0;
 	} catch (e) {
 		const closeError = tracer?.close();
 		tracer = undefined;
+		// deliver what was gathered before the failure
+		await otlp?.close();
 		return report(spec.name, e instanceof ToolError ? e : mapNativeError(e, spec.name), verbose, closeError);
 	} finally {
 		const closeError = tracer?.close();

@@ -60,12 +60,18 @@ const FLUSH_LINES = 1024;
 
 export interface OutputOptions {
 	json: boolean;
+	/** also hand every record (what --json prints) to this sink (--otlp) */
+	sink?: (record: Record<string, unknown>) => void;
 	stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
 	stderr?: NodeJS.WritableStream;
 }
 
 export class Output {
+	/** records go to stdout as NDJSON (--json) */
 	readonly json: boolean;
+	/** tools build records: for stdout (--json) and/or the sink (--otlp) */
+	readonly records: boolean;
+	private readonly sink: ((record: Record<string, unknown>) => void) | undefined;
 	private pending: string[] = [];
 	private readonly out: NodeJS.WritableStream;
 	private readonly err: NodeJS.WritableStream;
@@ -76,6 +82,8 @@ export class Output {
 
 	constructor(opts: OutputOptions) {
 		this.json = opts.json;
+		this.sink = opts.sink;
+		this.records = opts.json || !!opts.sink;
 		this.out = opts.stdout ?? process.stdout;
 		this.err = opts.stderr ?? process.stderr;
 		this.out.on('error', (e: NodeJS.ErrnoException) => {
@@ -108,15 +116,21 @@ export class Output {
 		if (this.pending.length >= FLUSH_LINES) this.flush();
 	}
 
-	/** Queue one NDJSON record. */
-	record(o: unknown): void {
-		if (!this.closed) this.pending.push(JSON.stringify(o));
+	/** One record: an NDJSON line with --json, and to the sink with --otlp. */
+	record(o: Record<string, unknown>): void {
+		if (this.closed) return;
+		this.sink?.(o);
+		if (this.json) this.pending.push(JSON.stringify(o));
 	}
 
-	/** Queue an event through a column spec, in the current mode. */
+	/** Queue an event through a column spec, in the current mode (and to the sink). */
 	event<E>(cols: Columns<E>, e: E): void {
 		if (this.closed) return;
-		this.pending.push(this.json ? JSON.stringify(cols.object(e)) : cols.row(e));
+		if (this.sink) {
+			const o = cols.object(e);
+			this.sink(o);
+			this.pending.push(this.json ? JSON.stringify(o) : cols.row(e));
+		} else this.pending.push(this.json ? JSON.stringify(cols.object(e)) : cols.row(e));
 		if (this.pending.length >= FLUSH_LINES) this.flush();
 	}
 

@@ -7,6 +7,7 @@ import { DecodeError, forEachRecord } from './decode.js';
 import { ToolError, mapNativeError, usage } from './errors.js';
 import { BPF_MAP_TYPE, LogLevel, native, packageRoot } from './native.js';
 import type { NativeLink, NativeObject, NativeReader } from './native.js';
+import { logsUrl, parseHeaders } from './otlp.js';
 import { Output } from './output.js';
 import { cgroup2Mounts, checkBtf, checkPrivileges, ensureTracefs, isCgroup2Dir } from './preflight.js';
 
@@ -17,6 +18,9 @@ export interface CommonArgs {
 	cgroup?: string;
 	perfBuffer: boolean;
 	duration?: number;
+	/** --otlp[=URL]: undefined when not given, '' for the OTEL_* variables or the default */
+	otlp?: string;
+	otlpHeaders?: string[];
 }
 
 // Encoders for `const volatile` globals (little-endian, the BPF target's order
@@ -216,6 +220,8 @@ export class Tracer implements Disposable {
 		}
 		if (c.duration !== undefined && !(c.duration > 0))
 			throw usage(`--duration ${c.duration}: must be a positive number of seconds`);
+		if (c.otlp) logsUrl(c.otlp);
+		if (c.otlpHeaders?.length) parseHeaders(c.otlpHeaders);
 	}
 
 	/** Privileges, BTF, tracefs (mounted if needed) and the event channel type. */
@@ -373,7 +379,7 @@ export class Tracer implements Disposable {
 	reportLost(n: number, reason: string): void {
 		this.lostReported += n;
 		this.out.warn(`${n} events lost (${reason})`);
-		if (this.out.json) this.out.record({ type: 'lost', count: n, reason });
+		if (this.out.records) this.out.record({ type: 'lost', count: n, reason });
 		this.out.flush();
 	}
 

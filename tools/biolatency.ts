@@ -268,7 +268,7 @@ export default defineTool<Opts>({
 				const d = lo.dump('ext', { delete: true });
 				ext = d.count ? sumPerCpuU64(d.values, 16) : [0, 0];
 			}
-			if (t.out.json) {
+			if (t.out.records) {
 				for (const s of sections) {
 					const h = histogramJson(s, unit, now);
 					const { type, ...rest } = h;
@@ -276,7 +276,8 @@ export default defineTool<Opts>({
 				}
 				if (ext && ext[1] > 0)
 					t.out.record({ type: 'summary', interval, timestamp: now, unit, avg: Math.trunc(ext[0] / ext[1]), total: ext[0], count: ext[1] });
-			} else {
+			}
+			if (!t.out.json) {
 				t.out.line('');
 				if (a.timestamp) t.out.line(hhmmss(now));
 				for (const l of formatSections(sections, unit)) t.out.line(l);

@@ -314,29 +314,26 @@ export default defineTool<Opts>({
 		stacks.sort((x, y) => x.count - y.count || x.key.pid - y.key.pid || x.key.user_stack_id - y.key.user_stack_id || x.key.kernel_stack_id - y.key.kernel_stack_id || (x.key.comm < y.key.comm ? -1 : x.key.comm > y.key.comm ? 1 : 0));
 
 		const fo: FormatOptions = { userOnly, kernelOnly, delimited: !!a.delimited, annotations: !!a.annotations };
-		const printStacks = !a.flamegraph || a.folded || t.out.json;
-		if (printStacks && a.folded && !t.out.json) {
+		// text: stacks unless only a flame graph was asked for; records (--json, --otlp): always
+		const printStacks = !t.out.json && (!a.flamegraph || a.folded);
+		if (printStacks && a.folded) {
 			// stacks that differ only in addresses print the same: merge them (as flame graph tools would)
 			for (const [line, n] of mergeFolded(stacks.map((s) => foldedLine(s, fo)))) t.out.line(`${line} ${n}`);
-			t.out.flush();
 		} else if (printStacks) {
-			for (const s of stacks) {
-				if (t.out.json) {
-					t.out.record({
-						pid: s.key.pid,
-						comm: s.key.comm,
-						count: s.count,
-						...(kernelOnly ? {} : { user_stack: s.user.map(frameJson), user_stack_error: stackIdErr(s.key.user_stack_id) ? s.key.user_stack_id : undefined }),
-						...(userOnly ? {} : { kernel_stack: s.kernel.map(frameJson), kernel_stack_error: stackIdErr(s.key.kernel_stack_id) ? s.key.kernel_stack_id : undefined }),
-					});
-				} else if (a.folded) {
-					t.out.line(foldedLine(s, fo));
-				} else {
-					for (const l of multilineStack(s, fo)) t.out.line(l);
-				}
-			}
-			t.out.flush();
+			for (const s of stacks) for (const l of multilineStack(s, fo)) t.out.line(l);
 		}
+		if (t.out.records) {
+			for (const s of stacks) {
+				t.out.record({
+					pid: s.key.pid,
+					comm: s.key.comm,
+					count: s.count,
+					...(kernelOnly ? {} : { user_stack: s.user.map(frameJson), user_stack_error: stackIdErr(s.key.user_stack_id) ? s.key.user_stack_id : undefined }),
+					...(userOnly ? {} : { kernel_stack: s.kernel.map(frameJson), kernel_stack_error: stackIdErr(s.key.kernel_stack_id) ? s.key.kernel_stack_id : undefined }),
+				});
+			}
+		}
+		t.out.flush();
 
 		const st = sumStats(obj.obj.mapLookup('stats', u32(0)));
 		if (a.flamegraph) {
@@ -358,7 +355,7 @@ export default defineTool<Opts>({
 			t.out.info(`WARNING: ${st.stack_eexist + st.stack_enomem + st.stack_other} stacks not stored in ${st.samples} samples (${st.stack_eexist} hash collisions, ${st.stack_enomem} stack map full, ${st.stack_other} other errors)`);
 		if (st.counts_full || dump.count >= a.hashStorageSize)
 			t.out.info(`WARNING: hash table full (${st.counts_full} samples not counted). Consider increasing --hash-storage-size.`);
-		if (t.out.json)
+		if (t.out.records)
 			t.out.record({ type: 'summary', samples: st.samples, unique_stacks: stacks.length, stack_errors: { eexist: st.stack_eexist, enomem: st.stack_enomem, other: st.stack_other }, uncounted: st.counts_full });
 		t.out.flush();
 	},

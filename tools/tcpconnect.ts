@@ -146,14 +146,15 @@ export default defineTool<Opts>({
 		if (a.count) {
 			t.atEnd(() => {
 				const rows = dumpRecords(obj.obj.mapDump('counts'), 40, 16, decodeConnectKey, decodeConnectCount);
-				if (t.out.json) {
+				if (t.out.records) {
 					for (const { key, value } of rows.sort((x, y) => y.value.connects - x.value.connects))
 						t.out.record({
 							type: 'count', ip: ipVersion(key.family), saddr: formatAddr(key.family, key.saddr),
 							daddr: formatAddr(key.family, key.daddr), dport: key.dport, connects: value.connects,
 							...(a.failed ? { failures: value.failures } : {}),
 						});
-				} else {
+				}
+				if (!t.out.json) {
 					for (const l of formatCounts(rows, !!a.failed)) t.out.line(l);
 				}
 				t.out.flush();

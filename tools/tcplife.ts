@@ -160,7 +160,7 @@ export default defineTool<Opts>({
 			t.out.info('tracefs unavailable: accepted sockets are attributed at their first state change in process context');
 
 		const cols = lifeColumns(a, [
-			{ key: 'ts', json: (s) => s.rel },
+			{ key: 'ts', json: () => t.clock.epochSeconds(cur.ts_ns) },
 			{ key: 'tx_bytes', json: () => cur.tx_bytes },
 			{ key: 'rx_bytes', json: () => cur.rx_bytes },
 			{ key: 'uid', json: () => (cur.owned ? cur.uid : null) },
@@ -172,12 +172,10 @@ export default defineTool<Opts>({
 			if (!firstNs) firstNs = e.ts_ns;
 			cur = e;
 			const s = session(e, hhmmss(t.clock.epochSeconds(e.ts_ns)), (e.ts_ns - firstNs) / 1e9);
-			if (t.out.json) {
-				const o = cols.object(s);
-				o.ts = t.clock.epochSeconds(e.ts_ns);
-				t.out.record(o);
-			} else if (a.csv) t.out.line(csvRow(s, a));
-			else t.out.event(cols, s);
+			if (a.csv && !t.out.json) {
+				if (t.out.records) t.out.record(cols.object(s));
+				t.out.line(csvRow(s, a));
+			} else t.out.event(cols, s);
 		});
 		if (!t.out.json && a.header) {
 			t.out.line(a.csv ? csvHeader(a) : cols.header());

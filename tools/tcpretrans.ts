@@ -106,18 +106,19 @@ export default defineTool<Opts>({
 		t.atEnd(() => {
 			if (a.count) {
 				const rows = dumpRecords(obj.obj.mapDump('counts'), 40, 16, decodeRetransKey, decodeRetransCount);
-				if (t.out.json) {
+				if (t.out.records) {
 					for (const { key, value } of rows)
 						t.out.record({
 							type: 'count', ip: ipVersion(key.family), laddr: formatAddr(key.family, key.saddr), lport: key.lport,
 							raddr: formatAddr(key.family, key.daddr), rport: key.dport, retransmits: value.retransmits, segs: value.segs,
 						});
-				} else for (const l of formatRetransCounts(rows)) t.out.line(l);
+				}
+				if (!t.out.json) for (const l of formatRetransCounts(rows)) t.out.line(l);
 			}
 			if (tlpBase !== undefined) {
 				const n = (kernelCounter('TcpExt', 'TCPLossProbes') ?? tlpBase) - tlpBase;
-				if (t.out.json) t.out.record({ type: 'lossprobes', count: n, source: '/proc/net/netstat TcpExt TCPLossProbes' });
-				else t.out.line(`\nTCPLossProbes: ${n} tail loss probes sent while tracing (all sockets in this network namespace, /proc/net/netstat)`);
+				if (t.out.records) t.out.record({ type: 'lossprobes', count: n, source: '/proc/net/netstat TcpExt TCPLossProbes' });
+				if (!t.out.json) t.out.line(`\nTCPLossProbes: ${n} tail loss probes sent while tracing (all sockets in this network namespace, /proc/net/netstat)`);
 			}
 			t.out.flush();
 		});

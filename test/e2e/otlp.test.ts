@@ -1,0 +1,142 @@
+// --otlp against a real OTLP/HTTP receiver on loopback (a small server this
+// test runs): the records a tool prints with --json arrive as log records
+// with their members as attributes, while stdout keeps the text output; an
+// unreachable collector is a one-line runtime error, never a silent loss.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { marker, requireRoot, runTool, startTool } from './helpers.js';
+
+interface KeyValue {
+	key: string;
+	value: { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean; arrayValue?: { values: KeyValue['value'][] } };
+}
+interface LogRecord {
+	timeUnixNano: string;
+	severityText: string;
+	body: { stringValue: string };
+	attributes: KeyValue[];
+}
+interface Received {
+	resource: Record<string, unknown>;
+	record: LogRecord;
+	attrs: Record<string, unknown>;
+}
+
+const plain = (v: KeyValue['value']): unknown =>
+	v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.doubleValue ?? v.boolValue ?? v.arrayValue?.values.map(plain);
+const toMap = (kvs: KeyValue[] = []) => Object.fromEntries(kvs.map((kv) => [kv.key, plain(kv.value)]));
+
+const received: Received[] = [];
+const paths: string[] = [];
+const server = createServer((req, res) => {
+	let body = '';
+	req.on('data', (d) => (body += d));
+	req.on('end', () => {
+		paths.push(req.url ?? '');
+		const msg = JSON.parse(body) as { resourceLogs: { resource: { attributes: KeyValue[] }; scopeLogs: { logRecords: LogRecord[] }[] }[] };
+		for (const rl of msg.resourceLogs)
+			for (const sl of rl.scopeLogs)
+				for (const record of sl.logRecords) received.push({ resource: toMap(rl.resource.attributes), record, attrs: toMap(record.attributes) });
+		res.writeHead(200, { 'content-type': 'application/json' });
+		res.end('{}');
+	});
+});
+let url = '';
+
+before(async () => {
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => server.close());
+
+test('execsnoop --otlp: every exec arrives as a log record; stdout stays text', async (t) => {
+	if (!requireRoot(t)) return;
+	const mk = marker('otlp');
+	const run = startTool(['execsnoop', `--otlp=${url}`, '--otlp-header', 'x-ebt-test=yes']);
+	await run.attached();
+	const pids = [0, 1, 2].map((i) => spawnSync('/bin/true', [`${mk}-${i}`]).pid);
+	await run.waitFor((s) => (s.match(new RegExp(`${mk}-`, 'g')) ?? []).length >= 3);
+	const r = await run.stop();
+	assert.equal(r.code, 0, r.stderr);
+	assert.match(r.stdout, /^PCOMM +PID +PPID +RET ARGS$/m, 'text output on stdout');
+	// delivered before the tool exited
+	const mine = received.filter((x) => String(x.attrs.args ?? '').includes(mk));
+	assert.equal(mine.length, 3, JSON.stringify(received.slice(-5)));
+	assert.ok(paths.every((p) => p === '/v1/logs'), paths.join(' '));
+	for (let i = 0; i < 3; i++) {
+		const x = mine.find((m) => (m.attrs.args as string[]).includes(`${mk}-${i}`));
+		assert.ok(x, `exec ${i} missing`);
+		assert.equal(x.attrs.pid, pids[i]);
+		assert.equal(x.attrs.comm, 'true');
+		assert.deepEqual(x.attrs.args, ['/bin/true', `${mk}-${i}`]);
+		assert.equal(x.attrs['ebpf_tools.tool'], 'execsnoop');
+		assert.equal(x.record.body.stringValue, 'execsnoop event');
+		assert.equal(x.resource['service.name'], 'ebpf-tools');
+		assert.equal(x.resource['ebpf_tools.tool'], 'execsnoop');
+		// the event's own time, not the export's
+		const ms = Number(BigInt(x.record.timeUnixNano) / 1_000_000n);
+		assert.ok(Math.abs(ms - Date.now()) < 60_000, `time ${x.record.timeUnixNano}`);
+		assert.ok(typeof x.attrs.ts === 'number' && Math.abs(x.attrs.ts * 1000 - ms) <= 1, `ts ${x.attrs.ts}`);
+	}
+});
+
+test('biolatency --otlp --json: histograms arrive with their buckets; stdout is the same NDJSON', async (t) => {
+	if (!requireRoot(t)) return;
+	const n0 = received.length;
+	// not runTool (spawnSync): the receiver runs in this process's event loop
+	const run = startTool(['biolatency', `--otlp=${url}/v1/logs`, '--json', '-D', '--duration', '2']);
+	await run.attached();
+	const file = join('/var/tmp', `${marker('otlpbio')}.data`);
+	try {
+		// some disk I/O of our own, so there is a histogram to send
+		spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4096', 'count=20', 'oflag=direct', 'status=none']);
+	} finally {
+		rmSync(file, { force: true });
+	}
+	const r = await run.exited;
+	assert.equal(r.code, 0, r.stderr);
+	const printed = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+	assert.ok(printed.some((p) => p.type === 'histogram'), r.stdout);
+	const got = received.slice(n0);
+	assert.equal(got.length, printed.length, `${got.length} records received, ${printed.length} printed`);
+	for (const [i, p] of printed.entries()) {
+		assert.equal(got[i].attrs.type, p.type);
+		if (p.type === 'histogram') {
+			assert.equal(got[i].attrs.total_count, p.total_count);
+			assert.deepEqual(JSON.parse(got[i].attrs.buckets as string), p.buckets);
+			assert.equal(got[i].attrs['key.disk'], (p.key as Record<string, unknown>).disk);
+		}
+	}
+});
+
+test('--otlp to a port nobody listens on: one line, exit 1, the count of records not delivered', async (t) => {
+	if (!requireRoot(t)) return;
+	const closed = createServer();
+	await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+	const port = (closed.address() as AddressInfo).port;
+	await new Promise((r) => closed.close(r));
+	const mk = marker('otlpx');
+	const run = startTool(['execsnoop', `--otlp=http://127.0.0.1:${port}`]);
+	await run.attached();
+	spawnSync('/bin/true', [mk]);
+	await run.waitFor((s) => s.includes(mk));
+	const r = await run.stop();
+	assert.equal(r.code, 1, r.stderr);
+	const lines = r.stderr.trim().split('\n');
+	assert.match(lines[lines.length - 1], new RegExp(`^execsnoop: OTLP: (\\d+) of \\1 records not delivered to http://127\\.0\\.0\\.1:${port}/v1/logs`));
+	assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('--otlp with a bad URL or header: usage error before the kernel is touched', () => {
+	for (const args of [['--otlp=ftp://x'], ['--otlp=not a url'], ['--otlp', '--otlp-header', 'novalue']]) {
+		const r = runTool(['execsnoop', ...args]);
+		assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+		assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+		assert.match(r.stderr, /^execsnoop: .*(otlp|OTLP)/);
+	}
+});

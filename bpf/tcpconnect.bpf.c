@@ -59,6 +59,19 @@ struct {
 	__type(value, struct connect_call);
 } calls SEC(".maps");
 
+/*
+ * -x: a connect that failed after SYN_SENT inside connect() itself (no
+ * port left in inet_hash_connect: EADDRNOTAVAIL; a route error) closes the
+ * socket with no sk_err: the event waits here, by thread, for connect()'s
+ * errno at its exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct connect_event);
+} pending SEC(".maps");
+
 /* Filters that need the caller: run in connect()'s process context. */
 static __always_inline bool caller_wanted(void)
 {
@@ -98,10 +111,20 @@ static __always_inline void count(struct connect_event *e)
 		__sync_fetch_and_add(&c->connects, 1);
 }
 
+static __always_inline void deliver(void *ctx, struct connect_event *e)
+{
+	if (do_count)
+		count(e);
+	else
+		emit(ctx, e, sizeof(*e));
+}
+
 static __always_inline void report(void *ctx, const struct sock *sk, struct sk_ident *id,
 				   int newstate, __u64 now)
 {
 	struct connect_event *e = scratch_get();
+	struct connect_call *c;
+	__u32 tid;
 
 	if (!e)
 		return;
@@ -117,10 +140,14 @@ static __always_inline void report(void *ctx, const struct sock *sk, struct sk_i
 	e->dport = id->dport ?: sk_dport(sk);
 	e->failed = newstate == TCP_CLOSE;
 	e->err = e->failed ? BPF_CORE_READ(sk, sk_err) : 0;
-	if (do_count)
-		count(e);
-	else
-		emit(ctx, e, sizeof(*e));
+	if (e->failed && !e->err) {
+		/* closed by connect() itself, in this thread: its errno comes at exit */
+		tid = (__u32)bpf_get_current_pid_tgid();
+		c = bpf_map_lookup_elem(&calls, &tid);
+		if (c && c->syn_sent && !bpf_map_update_elem(&pending, &tid, e, BPF_ANY))
+			return;
+	}
+	deliver(ctx, e);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -183,6 +210,15 @@ int tcpconnect_exit(struct trace_event_raw_sys_exit *ctx)
 	c = bpf_map_lookup_elem(&calls, &tid);
 	if (!c)
 		return 0;
+	e = bpf_map_lookup_elem(&pending, &tid);
+	if (e) {
+		/* failed after SYN_SENT inside this call: connect()'s errno is the reason */
+		if (ret < 0)
+			e->err = -ret;
+		deliver(ctx, e);
+		bpf_map_delete_elem(&pending, &tid);
+		goto out;
+	}
 	if (ret >= 0 || c->syn_sent || ret == -EINPROGRESS || ret == -EALREADY ||
 	    ret == -EISCONN || ret == -EINTR || ret == -ERESTARTSYS)
 		goto out;
@@ -224,10 +260,7 @@ int tcpconnect_exit(struct trace_event_raw_sys_exit *ctx)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->failed = 2;
 	e->err = -ret;
-	if (do_count)
-		count(e);
-	else
-		emit(ctx, e, sizeof(*e));
+	deliver(ctx, e);
 out:
 	bpf_map_delete_elem(&calls, &tid);
 	return 0;

@@ -2,6 +2,7 @@
 // servers on ephemeral ports; exact PID, COMM, addresses, ports; failures,
 // filters (matching and excluded), counts, IPv6.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import { linksStillPresent, ndjson, requireRoot, startTool } from './helpers.js';
 import { Workload, closedPort, commMarker } from './tcp-workload.js';
@@ -82,6 +83,41 @@ test('tcpconnect: -x shows a refused connect with its reason; without -x it is n
 		assert.equal(e.dport, port);
 	}
 	assert.equal(ndjson<Ev>(rn.stdout).filter((e) => e.comm === title).length, 0);
+});
+
+test('tcpconnect -x: a connect that fails inside connect() after SYN_SENT (no local port left) shows connect()\'s errno', async (t) => {
+	if (!requireRoot(t)) return;
+	// a namespace with two ephemeral ports: two connects to one server hold
+	// them, the third fails in inet_hash_connect with EADDRNOTAVAIL after the
+	// socket went SYN_SENT, and the kernel closes it with no socket error
+	const ns = `ebtpr${process.pid}`;
+	execFileSync('ip', ['netns', 'add', ns]);
+	t.after(() => execFileSync('ip', ['netns', 'del', ns]));
+	execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+	execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_local_port_range=40000 40001']);
+	const tool = startTool(['tcpconnect', '-x', '--json']);
+	await tool.attached();
+	const script = `
+		const net = require('node:net');
+		const srv = net.createServer(() => {}).listen(5000, '127.0.0.1', () => { // not from the tiny ephemeral range
+			const port = srv.address().port, held = [], codes = [];
+			const next = () => {
+				const c = net.connect(port, '127.0.0.1');
+				c.on('connect', () => { held.push(c); codes.push('ok'); next(); });
+				c.on('error', (e) => { codes.push(e.code); console.log(JSON.stringify({ pid: process.pid, port, codes })); process.exit(0); });
+			};
+			next();
+		});`;
+	const out = JSON.parse(execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { encoding: 'utf8' })) as { pid: number; port: number; codes: string[] };
+	assert.deepEqual(out.codes, ['ok', 'ok', 'EADDRNOTAVAIL']);
+	await tool.waitFor((o) => ndjson<Ev>(o).filter((e) => e.pid === out.pid).length >= 3);
+	const r = await tool.stop();
+	assert.equal(r.code, 0, r.stderr);
+	const evs = ndjson<Ev>(r.stdout).filter((e) => e.pid === out.pid && e.dport === out.port);
+	assert.deepEqual(evs.map((e) => [e.failed, e.lport]), [[false, 40000], [false, 40001], [true, 0]]);
+	assert.equal(evs[2].error, 'EADDRNOTAVAIL');
+	assert.equal(evs[2].reason, 'no local addr');
+	assert.equal(evs[2].daddr, '127.0.0.1');
 });
 
 test('tcpconnect: -P matches the listed ports and excludes others', async (t) => {

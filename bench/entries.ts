@@ -125,6 +125,15 @@ const TCP: Workload = {
 	args: (c, which, rate, secs, workers) => [String(which === 'main' ? c.port : c.readyPort), String(rate), String(secs), String(workers)],
 };
 
+/** The TCP tools' common run settings: the same workload and rates. */
+const TCP_RUN: Pick<Entry, 'workload' | 'rates' | 'fixedRate' | 'readyRate' | 'ready'> = {
+	workload: TCP,
+	rates: [1000, 5000, 10000, 0],
+	fixedRate: 5000,
+	readyRate: 200,
+	ready: 'event',
+};
+
 const DIO_FILE = 'dio.dat';
 const DIO: Workload = {
 	source: 'diostorm',
@@ -203,11 +212,7 @@ END { clear(@filename); }
 	},
 	{
 		tool: 'tcpconnect',
-		workload: TCP,
-		rates: [1000, 5000, 10000, 0],
-		fixedRate: 5000,
-		readyRate: 200,
-		ready: 'event',
+		...TCP_RUN,
 		ours: () => ['tcpconnect', '--json'],
 		// tcpconnect.bt needs kprobes: the connect seen at CLOSE -> SYN_SENT
 		// (process context) of sock:inet_sock_set_state instead
@@ -227,11 +232,7 @@ tracepoint:sock:inet_sock_set_state
 	},
 	{
 		tool: 'tcplife',
-		workload: TCP,
-		rates: [1000, 5000, 10000, 0],
-		fixedRate: 5000,
-		readyRate: 200,
-		ready: 'event',
+		...TCP_RUN,
 		ours: () => ['tcplife', '--json'],
 		// tcplife.bt needs kprobes: sessions ended at inet_sock_set_state -> CLOSE
 		// (the client side of each connect: its remote port is the workload's)

@@ -69,7 +69,6 @@ export function parseHeaders(list: string[]): Record<string, string> {
 export class OtlpSink {
 	emitted = 0;
 	delivered = 0;
-	failed = 0;
 	private lastError = '';
 
 	private constructor(
@@ -94,13 +93,8 @@ export class OtlpSink {
 		const counting: Exporter = {
 			export(records, done) {
 				exporter.export(records, (res) => {
-					if (sink) {
-						if (res.code === 0) sink.delivered += records.length;
-						else {
-							sink.failed += records.length;
-							sink.lastError = res.error?.message ?? 'export failed';
-						}
-					}
+					if (res.code === 0) sink!.delivered += records.length;
+					else sink!.lastError = res.error?.message ?? 'export failed';
 					done(res);
 				});
 			},

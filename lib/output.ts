@@ -126,11 +126,9 @@ export class Output {
 	/** Queue an event through a column spec, in the current mode (and to the sink). */
 	event<E>(cols: Columns<E>, e: E): void {
 		if (this.closed) return;
-		if (this.sink) {
-			const o = cols.object(e);
-			this.sink(o);
-			this.pending.push(this.json ? JSON.stringify(o) : cols.row(e));
-		} else this.pending.push(this.json ? JSON.stringify(cols.object(e)) : cols.row(e));
+		const o = this.records ? cols.object(e) : undefined;
+		if (o) this.sink?.(o);
+		this.pending.push(this.json ? JSON.stringify(o) : cols.row(e));
 		if (this.pending.length >= FLUSH_LINES) this.flush();
 	}
 

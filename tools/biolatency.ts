@@ -9,7 +9,6 @@ import { HIST_EXT_LAYOUT, HIST_KEY_LAYOUT, HIST_KEY_SIZE, decodeHistKey } from '
 import { formatSections, groupSlots, histogramJson, sumPerCpuU64 } from '../lib/histogram.js';
 import type { Section } from '../lib/histogram.js';
 import { tracepointExists } from '../lib/preflight.js';
-import { native } from '../lib/native.js';
 import { defineTool } from '../lib/tool.js';
 import { hhmmss, u32, u8 } from '../lib/tracer.js';
 import type { LoadedObject, Tracer } from '../lib/tracer.js';
@@ -225,7 +224,7 @@ export default defineTool<Opts>({
 				if (n !== undefined) inflightBefore.set(dev, n);
 			}
 			const d = lo.dump('start');
-			const now = native().monotonicNs();
+			const now = BigInt(t.clock.nowNs());
 			const starts: ClassicStart[] = [];
 			for (let i = 0; i < d.count; i++) {
 				const key = d.keys.subarray(i * d.keySize, (i + 1) * d.keySize);

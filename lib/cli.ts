@@ -183,10 +183,13 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 		} else tracer = new Tracer(spec.name, common);
 		if (spec.needsKernel !== false) tracer.preflight();
 		await spec.run(tracer, argv);
+		// detach and run the end-of-run summaries first: no record may reach
+		// the sink after it started shutting down (those would be dropped)
+		const closeError = tracer.close();
 		const otlpError = await otlp?.close();
 		otlp = undefined;
-		if (otlpError) throw otlpError;
-		return 0;
+		const first = closeError ?? otlpError;
+		return first ? report(spec.name, first, verbose, closeError && otlpError) : 0;
 	} catch (e) {
 		const closeError = tracer?.close();
 		tracer = undefined;

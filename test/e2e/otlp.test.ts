@@ -114,6 +114,27 @@ test('biolatency --otlp --json: histograms arrive with their buckets; stdout is 
 	}
 });
 
+test('tcpconnect -c --otlp: the per-flow counts printed at the end reach the collector too', async (t) => {
+	if (!requireRoot(t)) return;
+	const target = createServer();
+	await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+	const port = (target.address() as AddressInfo).port;
+	try {
+		const run = startTool(['tcpconnect', '-c', `--otlp=${url}`]);
+		await run.attached();
+		for (let i = 0; i < 3; i++) spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]);
+		const r = await run.stop();
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout, new RegExp(`127\\.0\\.0\\.1 +127\\.0\\.0\\.1 +${port} +3 *$`, 'm'), r.stdout);
+		const mine = received.filter((x) => x.attrs['ebpf_tools.tool'] === 'tcpconnect' && x.attrs.type === 'count' && x.attrs.dport === port);
+		assert.equal(mine.length, 1, JSON.stringify(received.slice(-5)));
+		assert.equal(mine[0].attrs.connects, 3);
+		assert.equal(mine[0].attrs.daddr, '127.0.0.1');
+	} finally {
+		target.close();
+	}
+});
+
 test('--otlp to a port nobody listens on: one line, exit 1, the count of records not delivered', async (t) => {
 	if (!requireRoot(t)) return;
 	const closed = createServer();

@@ -15,5 +15,6 @@ export const TOOLS: Record<string, ToolEntry> = {
 	tcpretrans: { summary: 'Trace TCP retransmits, with the owning process', load: () => import('../tools/tcpretrans.js') },
 	profile: { summary: 'Sample CPU stacks (kernel and user) at a timed interval; flame graphs', load: () => import('../tools/profile.js') },
 	flamegraph: { summary: 'Turn folded stacks into a flame graph (SVG or interactive HTML)', load: () => import('../tools/flamegraph.js') },
+	memleak: { summary: 'Trace outstanding memory allocations by stack (user space or kernel)', load: () => import('../tools/memleak.js') },
 	biolatency: { summary: 'Summarize block device I/O latency as a histogram', load: () => import('../tools/biolatency.js') },
 };

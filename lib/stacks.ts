@@ -23,6 +23,25 @@ export function frameName(f: Frame): string {
 	return '[unknown]';
 }
 
+/** A frame in --json: address, symbol (null when unknown), offset, module. */
+export function frameJson(f: Frame) {
+	return {
+		addr: `0x${f.addr.toString(16)}`,
+		symbol: f.known ? f.name : null,
+		...(f.offset !== undefined && f.known ? { offset: f.offset } : {}),
+		module: f.module ?? null,
+		...(f.kind === 'jit' ? { jit: true } : {}),
+	};
+}
+
+/** BCC's sym(show_module, show_offset): `name+0xoff [module]`, `[unknown] [module]` or `[unknown]`. */
+export function frameWithModule(f: Frame): string {
+	const name = f.module === '[kernel.kallsyms]' ? 'kernel' : f.module?.startsWith('[') ? f.module.slice(1, -1) : f.module && basename(f.module);
+	const mod = name ? ` [${name}]` : '';
+	if (!f.known) return `[unknown]${mod}`;
+	return `${f.name}${f.offset !== undefined ? `+0x${f.offset.toString(16)}` : ''}${mod}`;
+}
+
 /**
  * Keeps the symbolizer's view of processes current: a process is
  * snapshotted when first seen (its mappings read and its binaries opened at

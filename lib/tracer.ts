@@ -419,6 +419,27 @@ export class Tracer implements Disposable {
 		this.finalizers.push(fn);
 	}
 
+	/**
+	 * BCC's `[interval [count]]`: fn every intervalSec seconds (on a fixed
+	 * schedule, not drifting with fn's own time); after count calls the run
+	 * ends. Cancelled when the tracer closes.
+	 */
+	every(intervalSec: number, count: number | undefined, fn: () => void): void {
+		const ms = intervalSec * 1000;
+		const t0 = Date.now();
+		let done = 0;
+		let timer: NodeJS.Timeout;
+		const tick = () => {
+			if (this.stopped) return;
+			fn();
+			done++;
+			if (count !== undefined && done >= count) return this.stop('done');
+			timer = setTimeout(tick, Math.max(0, t0 + (done + 1) * ms - Date.now()));
+		};
+		timer = setTimeout(tick, ms);
+		this.atEnd(() => clearTimeout(timer));
+	}
+
 	/** The run loop: resolves when stopped by a signal, the duration, a closed stdout, or stop(). */
 	async run(): Promise<StopReason> {
 		this.clock.startNs = this.clock.nowNs();

@@ -5,21 +5,17 @@ import { diskDev, diskName, devString, formatReqFlags, inflight, reqFlagsFromBtf
 import type { ReqFlags } from '../lib/blockdev.js';
 import { kernelBtf } from '../lib/btf.js';
 import { ToolError, usage } from '../lib/errors.js';
-import { HIST_EXT_LAYOUT, HIST_KEY_LAYOUT, HIST_KEY_SIZE, decodeHistKey } from '../lib/gen/biolatency.js';
+import { BIOLAT_STAT, HIST_EXT_LAYOUT, HIST_KEY_LAYOUT, HIST_KEY_SIZE, decodeHistKey } from '../lib/gen/biolatency.js';
 import { formatSections, groupSlots, histogramJson, sumPerCpuU64 } from '../lib/histogram.js';
 import type { Section } from '../lib/histogram.js';
 import { tracepointExists } from '../lib/preflight.js';
-import { defineTool } from '../lib/tool.js';
+import { checkIntervalCount, defineTool } from '../lib/tool.js';
 import { hhmmss, u32, u8 } from '../lib/tracer.js';
 import type { LoadedObject, Tracer } from '../lib/tracer.js';
 
 export type Hook = 'tp_btf' | 'raw_tp' | 'tracepoint';
-/* indexes in the stats map: enum biolat_stat in bpf/biolatency.h */
-const STAT_STARTED = 0;
-const STAT_TIMED = 1;
-const STAT_NO_START = 2;
-const STAT_PARTIAL = 3;
-const STAT_LOST = 4;
+/* indexes in the stats map */
+const { STAT_STARTED, STAT_TIMED, STAT_NO_START, STAT_PARTIAL, STAT_LOST } = BIOLAT_STAT;
 /* enum start_state in bpf/biolatency.bpf.c */
 const START_ISSUED = 2;
 const HOOKS: Hook[] = ['tp_btf', 'raw_tp', 'tracepoint'];
@@ -97,11 +93,6 @@ export function unseenClassic(starts: ClassicStart[], inflightBefore: Map<number
 	return out;
 }
 
-function checkPositive(what: string, v: unknown, integer: boolean): void {
-	if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v)))
-		throw usage(`${what} '${v}': must be a positive ${integer ? 'integer' : 'number'}`);
-}
-
 export default defineTool<Opts>({
 	name: 'biolatency',
 	description: 'Summarize block device I/O latency as a histogram.',
@@ -139,11 +130,7 @@ export default defineTool<Opts>({
 		if (a.hook !== undefined && !HOOKS.includes(a.hook as Hook))
 			throw usage(`--hook ${a.hook}: must be one of ${HOOKS.join(', ')}`);
 		if (a.disks && a.flags) throw usage('can only use -D or -F');
-		if (a.interval !== undefined) checkPositive('interval', a.interval, false);
-		if (a.count !== undefined) {
-			if (a.interval === undefined) throw usage('count needs an interval');
-			checkPositive('count', a.count, true);
-		}
+		checkIntervalCount(a);
 		if (a.cgroup !== undefined)
 			throw usage('--cgroup is not supported by biolatency', 'block I/O is issued and completed outside the submitting task (kworkers, interrupts)');
 		if (a.disk !== undefined) {
@@ -300,26 +287,9 @@ export default defineTool<Opts>({
 			t.out.flush();
 		};
 
-		let timer: NodeJS.Timeout | undefined;
-		let printed = 0;
-		if (a.interval !== undefined) {
-			const ms = a.interval * 1000;
-			const t0 = Date.now();
-			const tick = () => {
-				print();
-				printed++;
-				if (a.count !== undefined && printed >= a.count) {
-					t.stop('done');
-					return;
-				}
-				timer = setTimeout(tick, Math.max(0, t0 + (printed + 1) * ms - Date.now()));
-			};
-			timer = setTimeout(tick, ms);
-		}
-		t.atEnd(() => clearTimeout(timer));
+		if (a.interval !== undefined) t.every(a.interval, a.count, print);
 		t.out.info('Tracing block device I/O... Hit Ctrl-C to end.');
 		const reason = await t.run();
-		clearTimeout(timer);
 		// Ctrl-C or --duration: print what the last (partial) interval gathered, as BCC does
 		if (reason === 'signal' || reason === 'duration') print();
 		if (a.verbose) {

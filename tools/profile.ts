@@ -20,7 +20,7 @@ import {
 } from '../lib/gen/profile.js';
 import type { ProfileKey, ProfileStats } from '../lib/gen/profile.js';
 import type { NativeLink } from '../lib/native.js';
-import { ProcessTracker, StackResolver, frameName, stackIdErr } from '../lib/stacks.js';
+import { ProcessTracker, StackResolver, frameJson, frameName, stackIdErr } from '../lib/stacks.js';
 import type { Frame } from '../lib/stacks.js';
 import { defineTool } from '../lib/tool.js';
 import { u32, u8 } from '../lib/tracer.js';
@@ -159,16 +159,6 @@ export function flameStack(s: ResolvedStack, o: FormatOptions): FlameStack {
 		else for (let i = s.kernel.length - 1; i >= 0; i--) frames.push({ name: frameName(s.kernel[i]), kind: 'kernel' });
 	}
 	return { frames, count: s.count };
-}
-
-function frameJson(f: Frame) {
-	return {
-		addr: `0x${f.addr.toString(16)}`,
-		symbol: f.known ? f.name : null,
-		...(f.offset !== undefined && f.known ? { offset: f.offset } : {}),
-		module: f.module ?? null,
-		...(f.kind === 'jit' ? { jit: true } : {}),
-	};
 }
 
 function sumStats(v: Buffer | null): ProfileStats {

@@ -41,3 +41,13 @@ export function decodeHistExt(v: DataView, o: number, len: number): HistExt {
 		count: u64(v, o + 8),
 	};
 }
+
+/** enum biolat_stat */
+export const BIOLAT_STAT = {
+	STAT_STARTED: 0,
+	STAT_TIMED: 1,
+	STAT_NO_START: 2,
+	STAT_PARTIAL: 3,
+	STAT_LOST: 4,
+	STAT_MAX: 5,
+} as const;

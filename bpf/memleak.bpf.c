@@ -25,6 +25,14 @@ const volatile __u64 max_size = ~0ULL;
 const volatile __u32 sample_every = 1;	/* record one allocation in N */
 const volatile bool trace_calls = false;	/* -t: one event per call */
 const volatile bool kernel_mode = false;	/* stacks from the kernel */
+/*
+ * -c: stop the command at the first allocation of each image it runs until
+ * user space has read its mappings (a short command would be gone before
+ * its stacks could be symbolized); user space sends SIGCONT.
+ */
+const volatile bool stop_on_seen = false;
+
+#define SIGSTOP	19
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -33,10 +41,14 @@ struct {
 	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
 } stack_traces SEC(".maps");
 
+/*
+ * Preallocated (as are all maps here): an update must never allocate, or in
+ * kernel mode the map's own kmalloc would be traced (and recorded) from
+ * inside the programs. Sized by user space (--hash-storage-size).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 262144);
 	__type(key, __u64);
 	__type(value, struct memleak_alloc);
 } allocs SEC(".maps");
@@ -184,6 +196,9 @@ static __always_inline void record(void *ctx, __u8 kind, __u64 key, __u64 addr, 
 		if (bpf_map_update_elem(&seen, &a.pid, &yes, BPF_NOEXIST) == 0) {
 			struct memleak_event ev = { .pid = a.pid, .kind = K_SEEN };
 
+			/* queued before user space can answer: its SIGCONT also cancels a stop not yet taken */
+			if (stop_on_seen)
+				bpf_send_signal(SIGSTOP);
 			emit(ctx, &ev, sizeof(ev));
 		}
 	}
@@ -406,7 +421,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 /* ---- kernel allocations (classic tracepoints; CO-RE for older layouts) ---- */
 
-/* page frame numbers and percpu offsets get a tag in the key's top byte: never equal to a kmalloc'd pointer */
+/* page frame numbers (or struct page pointers) and percpu pointers are XORed with a tag in the key's top byte: never equal to a kmalloc'd pointer */
 #define PAGE_TAG	(0xa0ULL << 56)
 #define PERCPU_TAG	(0xb0ULL << 56)
 #define PAGE_SIZE_BYTES	4096ULL
@@ -532,7 +547,7 @@ int tp_page_alloc(struct trace_event_raw_mm_page_alloc *a)
 	__u64 pfn = BPF_CORE_READ(a, pfn);
 	__u32 order = BPF_CORE_READ(a, order);
 
-	return kalloc(a, K_PAGE, pfn | PAGE_TAG, pfn, PAGE_SIZE_BYTES << (order & 31));
+	return kalloc(a, K_PAGE, pfn ^ PAGE_TAG, pfn, PAGE_SIZE_BYTES << (order & 31));
 }
 
 SEC("tracepoint/kmem/mm_page_free")
@@ -540,7 +555,7 @@ int tp_page_free(struct trace_event_raw_mm_page_free *a)
 {
 	__u64 pfn = BPF_CORE_READ(a, pfn);
 
-	return kfree_addr(a, K_PAGE, pfn | PAGE_TAG, pfn);
+	return kfree_addr(a, K_PAGE, pfn ^ PAGE_TAG, pfn);
 }
 
 /* order-0 pages freed in a batch (BCC does not see these) */
@@ -549,7 +564,7 @@ int tp_page_free_batched(struct trace_event_raw_mm_page_free_batched *a)
 {
 	__u64 pfn = BPF_CORE_READ(a, pfn);
 
-	return kfree_addr(a, K_PAGE, pfn | PAGE_TAG, pfn);
+	return kfree_addr(a, K_PAGE, pfn ^ PAGE_TAG, pfn);
 }
 
 SEC("tracepoint/percpu/percpu_alloc_percpu")
@@ -560,7 +575,7 @@ int tp_percpu_alloc(struct trace_event_raw_percpu_alloc_percpu *a)
 
 	if (bpf_core_field_exists(a->bytes_alloc))
 		size = BPF_CORE_READ(a, bytes_alloc);
-	return kalloc(a, K_PERCPU, ptr | PERCPU_TAG, ptr, size);
+	return kalloc(a, K_PERCPU, ptr ^ PERCPU_TAG, ptr, size);
 }
 
 SEC("tracepoint/percpu/percpu_free_percpu")
@@ -568,7 +583,109 @@ int tp_percpu_free(struct trace_event_raw_percpu_free_percpu *a)
 {
 	__u64 ptr = (__u64)BPF_CORE_READ(a, ptr);
 
-	return kfree_addr(a, K_PERCPU, ptr | PERCPU_TAG, ptr);
+	return kfree_addr(a, K_PERCPU, ptr ^ PERCPU_TAG, ptr);
+}
+
+/*
+ * The same through BTF-typed tracepoints, where tracefs cannot be mounted.
+ * Arguments by position (the first ones have kept their place since Linux
+ * 4.x); a page is keyed by its struct page pointer here (alloc and free
+ * alike) instead of its frame number.
+ */
+struct kmem_cache___x {
+	unsigned int size;
+} __attribute__((preserve_access_index));
+
+/* argument i as a number: typed pointers (struct page *) allow no arithmetic */
+static __always_inline __u64 arg_value(__u64 *ctx, int i)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+	return v;
+}
+
+SEC("tp_btf/kmalloc")
+int btf_kmalloc(__u64 *ctx)
+{
+	/* (call_site, ptr, bytes_req, bytes_alloc, ...) */
+	__u64 ptr = arg_value(ctx, 1);
+
+	return kalloc(ctx, K_KMALLOC, ptr, ptr, ctx[3]);
+}
+
+SEC("tp_btf/kmem_cache_alloc")
+int btf_kmem_cache_alloc(__u64 *ctx)
+{
+	__u64 size;
+
+	/* 6.1+: (call_site, ptr, struct kmem_cache *s, ...); before: (call_site, ptr, bytes_req, bytes_alloc, ...) */
+	if (bpf_core_type_exists(struct trace_event_raw_kmem_cache_alloc___new))
+		size = BPF_CORE_READ((struct kmem_cache___x *)ctx[2], size);
+	else
+		size = ctx[3];
+	__u64 ptr = arg_value(ctx, 1);
+
+	return kalloc(ctx, K_KMEM_CACHE, ptr, ptr, size);
+}
+
+SEC("tp_btf/kfree")
+int btf_kfree(__u64 *ctx)
+{
+	__u64 ptr = arg_value(ctx, 1);
+
+	return kfree_addr(ctx, K_KMALLOC, ptr, ptr);
+}
+
+SEC("tp_btf/kmem_cache_free")
+int btf_kmem_cache_free(__u64 *ctx)
+{
+	__u64 ptr = arg_value(ctx, 1);
+
+	return kfree_addr(ctx, K_KMEM_CACHE, ptr, ptr);
+}
+
+SEC("tp_btf/mm_page_alloc")
+int btf_page_alloc(__u64 *ctx)
+{
+	/* (struct page *page, unsigned int order, ...) */
+	__u64 page = arg_value(ctx, 0);
+
+	return kalloc(ctx, K_PAGE, page ^ PAGE_TAG, page, PAGE_SIZE_BYTES << (ctx[1] & 31));
+}
+
+SEC("tp_btf/mm_page_free")
+int btf_page_free(__u64 *ctx)
+{
+	__u64 page = arg_value(ctx, 0);
+
+	return kfree_addr(ctx, K_PAGE, page ^ PAGE_TAG, page);
+}
+
+SEC("tp_btf/mm_page_free_batched")
+int btf_page_free_batched(__u64 *ctx)
+{
+	__u64 page = arg_value(ctx, 0);
+
+	return kfree_addr(ctx, K_PAGE, page ^ PAGE_TAG, page);
+}
+
+/* 6.0+: (call_site, reserved, is_atomic, size, align, base_addr, off, ptr, bytes_alloc, gfp_flags) */
+SEC("tp_btf/percpu_alloc_percpu")
+int btf_percpu_alloc(__u64 *ctx)
+{
+	__u64 ptr = arg_value(ctx, 7);
+
+	return kalloc(ctx, K_PERCPU, ptr ^ PERCPU_TAG, ptr, ctx[8]);
+}
+
+/* (base_addr, off, ptr) */
+SEC("tp_btf/percpu_free_percpu")
+int btf_percpu_free(__u64 *ctx)
+{
+	__u64 ptr = arg_value(ctx, 2);
+
+	return kfree_addr(ctx, K_PERCPU, ptr ^ PERCPU_TAG, ptr);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -43,6 +43,17 @@ export function frameWithModule(f: Frame): string {
 }
 
 /**
+ * A kernel stack taken inside a BTF-typed tracepoint program starts in the
+ * program and the tracepoint's runner: drop those leading frames, so it
+ * reads like one from a classic tracepoint (which starts at the traced code).
+ */
+export function trimTracingFrames(frames: Frame[]): Frame[] {
+	let i = 0;
+	while (i < frames.length && (frames[i].module === '[bpf]' || /^(bpf_trace_run\d+|__bpf_trace_\w+|__traceiter_\w+)$/.test(frames[i].name))) i++;
+	return i ? frames.slice(i) : frames;
+}
+
+/**
  * Keeps the symbolizer's view of processes current: a process is
  * snapshotted when first seen (its mappings read and its binaries opened at
  * once, parsed in a worker thread so the next process is not missed while a

@@ -25,7 +25,7 @@ import {
 import type { MemleakEvent, MemleakStats } from '../lib/gen/memleak.js';
 import { Columns } from '../lib/output.js';
 import { tracepointExists } from '../lib/preflight.js';
-import { ProcessTracker, StackResolver, frameJson, frameWithModule, stackIdErr } from '../lib/stacks.js';
+import { ProcessTracker, StackResolver, frameJson, frameWithModule, stackIdErr, trimTracingFrames } from '../lib/stacks.js';
 import type { Frame } from '../lib/stacks.js';
 import { withElfFile, readSymbols } from '../lib/symbolize/elf.js';
 import { readMaps } from '../lib/symbolize/procmaps.js';
@@ -49,6 +49,8 @@ interface Opts {
 	percpu?: boolean;
 	sort: string;
 	symbolsPrefix?: string;
+	stackStorageSize: number;
+	hashStorageSize: number;
 	interval?: number;
 	count?: number;
 }
@@ -89,8 +91,13 @@ const PERCPU_TPS: [string, string, string][] = [
 	['percpu', 'percpu_free_percpu', 'tp_percpu_free'],
 ];
 
-/** The tag the BPF side puts on page and percpu keys (bpf/memleak.bpf.c). */
-const KEY_TAG_MASK = (1n << 56n) - 1n;
+/** The address behind an allocs key: page and percpu keys are XORed with a tag in the top byte (bpf/memleak.bpf.c). */
+export function untagKey(key: bigint): bigint {
+	const top = key >> 56n;
+	if (top === 0xa0n || top === 0x5fn) return key ^ (0xa0n << 56n);
+	if (top === 0xb0n || top === 0x4fn) return key ^ (0xb0n << 56n);
+	return key;
+}
 
 /** Does a mapped file's name match -O LIB (c: libc.so.6, libc-2.31.so)? */
 export function matchesObject(path: string, obj: string): boolean {
@@ -210,6 +217,8 @@ export default defineTool<Opts>({
 		obj: { alias: 'O', type: 'string', default: 'c', requiresArg: true, describe: 'the allocator library (name or path) to attach to' },
 		percpu: { type: 'boolean', describe: 'trace percpu allocations too (kernel mode)' },
 		sort: { type: 'string', default: 'size', requiresArg: true, describe: 'order stacks by outstanding size or count: size|count' },
+		'stack-storage-size': { type: 'number', default: 10240, requiresArg: true, describe: 'the number of unique stack traces that can be stored (ours)' },
+		'hash-storage-size': { type: 'number', default: 262144, requiresArg: true, describe: 'the number of outstanding allocations that can be recorded (ours; preallocated, about 80 bytes each)' },
 		'symbols-prefix': { type: 'string', requiresArg: true, describe: 'a prefix of the allocator\'s function names (je_ for a prefixed jemalloc)' },
 	},
 	examples: [
@@ -236,6 +245,8 @@ export default defineTool<Opts>({
 			if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw usage(`${f} ${v}: must be a number of bytes`);
 		if (a.minSize !== undefined && a.maxSize !== undefined && a.minSize > a.maxSize)
 			throw usage(`--min-size ${a.minSize} is larger than --max-size ${a.maxSize}`);
+		for (const [flag, v] of [['--stack-storage-size', a.stackStorageSize], ['--hash-storage-size', a.hashStorageSize]] as const)
+			if (!Number.isInteger(v) || v <= 0 || v > 1 << 24) throw usage(`${flag} ${v}: must be a positive integer (at most ${1 << 24})`);
 		if (a.sort !== 'size' && a.sort !== 'count') throw usage(`--sort ${a.sort}: must be size or count`);
 		const user = a.pid !== undefined || a.command !== undefined;
 		if (a.percpu && user) throw usage('--percpu traces kernel allocations', 'leave out -p/-c');
@@ -277,13 +288,13 @@ export default defineTool<Opts>({
 			const btf = kernelBtf();
 			const canDropOnExec = btf.enumValues('bpf_func_id')?.has('BPF_FUNC_for_each_map_elem') === true;
 			const autoload: Record<string, boolean> = { on_exec: canDropOnExec };
-			for (const [, , tp] of [...KERNEL_TPS, ...PERCPU_TPS]) autoload[tp] = false;
+			for (const [, , tp] of [...KERNEL_TPS, ...PERCPU_TPS]) autoload[tp] = autoload[tp.replace(/^tp_/, 'btf_')] = false;
 			for (const [f, enter, exit] of USER_FUNCS) {
 				const on = funcs.some(([g]) => g === f);
 				autoload[enter] = on;
 				if (exit) autoload[exit] = on;
 			}
-			lo = openObject(t, a, { autoload, targetPid: pid!, kernel: false });
+			lo = openObject(t, a, { autoload, targetPid: pid!, kernel: false, stopOnSeen: child !== undefined });
 			for (const [f, enter, exit] of funcs) {
 				lo.uprobe(enter, { path, pid, func: prefix + f });
 				if (exit) lo.uprobe(exit, { path, pid, func: prefix + f, retprobe: true });
@@ -292,18 +303,34 @@ export default defineTool<Opts>({
 			attached = funcs.map(([f]) => f);
 			libPath = path;
 		} else {
-			if (!t.tracefs)
-				throw new ToolError('RUNTIME', 'kernel allocations are traced through the kmem tracepoints, and tracefs could not be mounted',
-					'run with CAP_SYS_ADMIN in the initial namespace, or mount tracefs at /sys/kernel/tracing');
-			const tps = [...KERNEL_TPS, ...(a.percpu ? PERCPU_TPS : [])].filter(([c, n]) => tracepointExists(c, n));
+			// classic tracepoints (tracefs), else the same through tp_btf
+			const btf = kernelBtf();
+			const wanted = [...KERNEL_TPS, ...(a.percpu ? PERCPU_TPS : [])];
+			const has = (n: string) => (t.tracefs ? wanted.some(([c, m]) => m === n && tracepointExists(c, m)) : btf.tracepointArgs(n) !== undefined);
+			let tps = wanted.filter(([, n]) => has(n));
+			// tp_btf reads percpu_alloc_percpu's arguments by position: the Linux 6.0+ list only
+			if (!t.tracefs && a.percpu && btf.tracepointArgs('percpu_alloc_percpu') !== 10) {
+				t.out.warn('--percpu: this kernel\'s percpu_alloc_percpu arguments are not known without tracefs; percpu allocations are not traced');
+				tps = tps.filter(([c]) => c !== 'percpu');
+			}
+			if (!tps.some(([, n]) => n === 'kmalloc'))
+				throw new ToolError('RUNTIME', 'the kmem:kmalloc tracepoint is missing', 'a kernel built with tracepoints (CONFIG_TRACEPOINTS) is needed');
+			const prog = (p: string) => (t.tracefs ? p : p.replace(/^tp_/, 'btf_'));
 			const autoload: Record<string, boolean> = { on_exec: false };
 			for (const [, enter, exit] of USER_FUNCS) {
 				autoload[enter] = false;
 				if (exit) autoload[exit] = false;
 			}
-			for (const [, , p] of [...KERNEL_TPS, ...PERCPU_TPS]) autoload[p] = tps.some(([, , q]) => q === p);
+			for (const [, , p] of [...KERNEL_TPS, ...PERCPU_TPS]) {
+				const on = tps.some(([, , q]) => q === p);
+				autoload[p] = on && t.tracefs;
+				autoload[p.replace(/^tp_/, 'btf_')] = on && !t.tracefs;
+			}
 			lo = openObject(t, a, { autoload, targetPid: 0, kernel: true });
-			for (const [c, n, p] of tps) lo.tracepoint(p, c, n);
+			for (const [c, n, p] of tps) {
+				if (t.tracefs) lo.tracepoint(p, c, n);
+				else lo.attach(prog(p));
+			}
 			attached = tps.map(([, n]) => n);
 		}
 
@@ -322,7 +349,12 @@ export default defineTool<Opts>({
 		]);
 		if (a.trace && !t.out.json) t.out.line(traceCols.header());
 		t.stream(lo, decodeMemleakEvent, (e) => {
-			if (e.kind === MEMLEAK_KIND.K_SEEN) return procs.see(e.pid);
+			if (e.kind === MEMLEAK_KIND.K_SEEN) {
+				procs.see(e.pid);
+				// -c: the BPF side stopped the command until its mappings were read
+				if (child && e.pid === child.pid) child.kill('SIGCONT');
+				return;
+			}
 			if (a.trace) t.out.event(traceCols, e);
 		});
 
@@ -330,6 +362,8 @@ export default defineTool<Opts>({
 		const report = () => {
 			const now = t.clock.nowNs();
 			const time = hhmmss(Date.now() / 1000);
+			// never leave the command stopped, whatever happened to its SIGCONT
+			if (child && !childDone) child.kill('SIGCONT');
 			if (user && pid !== undefined) procs.see(pid);
 			const res = resolver();
 			const byStack = new Map<number, StackInfo>();
@@ -356,11 +390,11 @@ export default defineTool<Opts>({
 						s.bytes += al.size;
 						s.count++;
 					} else byStack.set(al.stack_id, { stackId: al.stack_id, pid: al.pid, bytes: al.size, count: 1, frames: [] });
-					if (a.showAllocs) shownAllocs.push({ addr: d.keys.readBigUInt64LE(i * d.keySize) & KEY_TAG_MASK, size: al.size, stackId: al.stack_id });
+					if (a.showAllocs) shownAllocs.push({ addr: untagKey(d.keys.readBigUInt64LE(i * d.keySize)), size: al.size, stackId: al.stack_id });
 				}
 			}
 			const stacks = [...byStack.values()];
-			for (const s of stacks) s.frames = user ? res.user(s.pid, s.stackId) : res.kernel(s.stackId);
+			for (const s of stacks) s.frames = user ? res.user(s.pid, s.stackId) : trimTracingFrames(res.kernel(s.stackId));
 			shownAllocs.sort((x, y) => x.size - y.size);
 			if (!t.out.json) {
 				const lines = formatReport(time, a.top, stacks, a.sort as 'size' | 'count', !user);
@@ -383,9 +417,9 @@ export default defineTool<Opts>({
 			// what the kernel side could not record is reported, never silent
 			const st = sumStats(lo.obj.mapLookup('stats', u32(0)));
 			if (st.allocs_full > statsSeen.allocs_full)
-				t.reportLost(st.allocs_full - statsSeen.allocs_full, 'allocations not recorded: the allocs map is full');
+				t.reportLost(st.allocs_full - statsSeen.allocs_full, 'allocations not recorded: the allocs map is full; raise --hash-storage-size');
 			if (st.stack_errors > statsSeen.stack_errors)
-				t.out.warn(`${st.stack_errors - statsSeen.stack_errors} allocations without a stack (stack map full or hash collision)`);
+				t.out.warn(`${st.stack_errors - statsSeen.stack_errors} allocations without a stack (stack map full or hash collision; raise --stack-storage-size)`);
 			statsSeen = st;
 			t.out.flush();
 		};
@@ -417,7 +451,7 @@ export default defineTool<Opts>({
 	},
 });
 
-function openObject(t: Tracer, a: Opts, o: { autoload: Record<string, boolean>; targetPid: number; kernel: boolean }): LoadedObject {
+function openObject(t: Tracer, a: Opts, o: { autoload: Record<string, boolean>; targetPid: number; kernel: boolean; stopOnSeen?: boolean }): LoadedObject {
 	return t.open('memleak', {
 		layouts: {
 			memleak_alloc: MEMLEAK_ALLOC_LAYOUT,
@@ -432,7 +466,13 @@ function openObject(t: Tracer, a: Opts, o: { autoload: Record<string, boolean>; 
 			sample_every: u32(a.sampleRate),
 			trace_calls: u8(!!a.trace),
 			kernel_mode: u8(o.kernel),
+			stop_on_seen: u8(!!o.stopOnSeen),
 		},
 		autoload: o.autoload,
+		maps: {
+			allocs: { maxEntries: a.hashStorageSize },
+			stack_traces: { maxEntries: a.stackStorageSize },
+			combined: { maxEntries: a.stackStorageSize },
+		},
 	});
 }

@@ -20,6 +20,7 @@
 #define EFAULT	14
 
 const volatile __u32 target_pid = 0;	/* 0: every process the probes fire in */
+const volatile __u32 self_pid = 0;	/* kernel mode: leave out memleak's own allocations */
 const volatile __u64 min_size = 0;
 const volatile __u64 max_size = ~0ULL;
 const volatile __u32 sample_every = 1;	/* record one allocation in N */
@@ -456,7 +457,7 @@ struct trace_event_raw_kmem_cache_free___new {
 
 static __always_inline int kalloc(void *ctx, __u8 kind, __u64 key, __u64 addr, __u64 size)
 {
-	if (!addr || !traced() || !sampled(size))
+	if (!addr || (bpf_get_current_pid_tgid() >> 32) == self_pid || !traced() || !sampled(size))
 		return 0;
 	record(ctx, kind, key, addr, size);
 	return 0;
@@ -521,7 +522,7 @@ int tp_kfree(void *ctx)
 
 		ptr = (__u64)BPF_CORE_READ(a, ptr);
 	}
-	return kfree_addr(ctx, K_KMALLOC, ptr, ptr);
+	return kfree_addr(ctx, K_KFREE, ptr, ptr);
 }
 
 SEC("tracepoint/kmem/kmem_cache_free")
@@ -538,7 +539,7 @@ int tp_kmem_cache_free(void *ctx)
 
 		ptr = (__u64)BPF_CORE_READ(a, ptr);
 	}
-	return kfree_addr(ctx, K_KMEM_CACHE, ptr, ptr);
+	return kfree_addr(ctx, K_KMEM_CACHE_FREE, ptr, ptr);
 }
 
 SEC("tracepoint/kmem/mm_page_alloc")
@@ -555,7 +556,7 @@ int tp_page_free(struct trace_event_raw_mm_page_free *a)
 {
 	__u64 pfn = BPF_CORE_READ(a, pfn);
 
-	return kfree_addr(a, K_PAGE, pfn ^ PAGE_TAG, pfn);
+	return kfree_addr(a, K_PAGE_FREE, pfn ^ PAGE_TAG, pfn);
 }
 
 /* order-0 pages freed in a batch (BCC does not see these) */
@@ -564,7 +565,7 @@ int tp_page_free_batched(struct trace_event_raw_mm_page_free_batched *a)
 {
 	__u64 pfn = BPF_CORE_READ(a, pfn);
 
-	return kfree_addr(a, K_PAGE, pfn ^ PAGE_TAG, pfn);
+	return kfree_addr(a, K_PAGE_FREE, pfn ^ PAGE_TAG, pfn);
 }
 
 SEC("tracepoint/percpu/percpu_alloc_percpu")
@@ -583,7 +584,7 @@ int tp_percpu_free(struct trace_event_raw_percpu_free_percpu *a)
 {
 	__u64 ptr = (__u64)BPF_CORE_READ(a, ptr);
 
-	return kfree_addr(a, K_PERCPU, ptr ^ PERCPU_TAG, ptr);
+	return kfree_addr(a, K_PERCPU_FREE, ptr ^ PERCPU_TAG, ptr);
 }
 
 /*
@@ -634,7 +635,7 @@ int btf_kfree(__u64 *ctx)
 {
 	__u64 ptr = arg_value(ctx, 1);
 
-	return kfree_addr(ctx, K_KMALLOC, ptr, ptr);
+	return kfree_addr(ctx, K_KFREE, ptr, ptr);
 }
 
 SEC("tp_btf/kmem_cache_free")
@@ -642,7 +643,7 @@ int btf_kmem_cache_free(__u64 *ctx)
 {
 	__u64 ptr = arg_value(ctx, 1);
 
-	return kfree_addr(ctx, K_KMEM_CACHE, ptr, ptr);
+	return kfree_addr(ctx, K_KMEM_CACHE_FREE, ptr, ptr);
 }
 
 SEC("tp_btf/mm_page_alloc")
@@ -659,7 +660,7 @@ int btf_page_free(__u64 *ctx)
 {
 	__u64 page = arg_value(ctx, 0);
 
-	return kfree_addr(ctx, K_PAGE, page ^ PAGE_TAG, page);
+	return kfree_addr(ctx, K_PAGE_FREE, page ^ PAGE_TAG, page);
 }
 
 SEC("tp_btf/mm_page_free_batched")
@@ -667,7 +668,7 @@ int btf_page_free_batched(__u64 *ctx)
 {
 	__u64 page = arg_value(ctx, 0);
 
-	return kfree_addr(ctx, K_PAGE, page ^ PAGE_TAG, page);
+	return kfree_addr(ctx, K_PAGE_FREE, page ^ PAGE_TAG, page);
 }
 
 /* 6.0+: (call_site, reserved, is_atomic, size, align, base_addr, off, ptr, bytes_alloc, gfp_flags) */
@@ -685,7 +686,7 @@ int btf_percpu_free(__u64 *ctx)
 {
 	__u64 ptr = arg_value(ctx, 2);
 
-	return kfree_addr(ctx, K_PERCPU, ptr ^ PERCPU_TAG, ptr);
+	return kfree_addr(ctx, K_PERCPU_FREE, ptr ^ PERCPU_TAG, ptr);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -21,6 +21,10 @@ enum memleak_kind {
 	K_KMEM_CACHE,
 	K_PAGE,
 	K_PERCPU,
+	K_KFREE,
+	K_KMEM_CACHE_FREE,
+	K_PAGE_FREE,
+	K_PERCPU_FREE,
 	K_SEEN,		/* event only: first allocation of a process image */
 	K_KINDS,
 };

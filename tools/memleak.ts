@@ -238,6 +238,7 @@ export default defineTool<Opts>({
 			if (!existsSync(`/proc/${a.pid}`)) throw usage(`--pid ${a.pid}: no such process`);
 		}
 		if (a.command !== undefined && !a.command.trim()) throw usage('--command: empty command');
+		if (a.showAllocs && a.combinedOnly) throw usage('-a/--show-allocs lists single allocations, which --combined-only does not keep');
 		if (!(a.older >= 0)) throw usage(`--older ${a.older}: must be 0 or more milliseconds`);
 		checkPositive('--sample-rate', a.sampleRate, true);
 		checkPositive('--top', a.top, true);
@@ -259,7 +260,8 @@ export default defineTool<Opts>({
 		const prefix = a.symbolsPrefix ?? '';
 		let child: ChildProcess | undefined;
 		let childExit: Promise<void> | undefined;
-		let childDone = false;
+		// the traced process ended (-c's command, or -p's process)
+		let targetGone = false;
 		if (a.command !== undefined) {
 			child = await startStopped(a.command, t.out.json);
 			const c = child;
@@ -339,11 +341,14 @@ export default defineTool<Opts>({
 		if (user && a.pid !== undefined) procs.see(a.pid);
 		const resolver = () => new StackResolver(lo, 'stack_traces', procs.sym);
 
+		// -t: times from the first call seen, as BCC's trace tools print them
+		let firstNs = 0;
 		const traceCols = new Columns<MemleakEvent>([
-			{ header: 'TIME(s)', key: 'ts', width: 12, text: (e) => t.clock.sinceStart(e.ts_ns).toFixed(6), json: (e) => t.clock.epochSeconds(e.ts_ns) },
-			{ header: 'PID', key: 'pid', width: 7, text: (e) => String(e.pid) },
-			{ header: 'TID', key: 'tid', width: 7, text: (e) => String(e.tid) },
-			{ header: 'CALL', key: 'call', width: 14, text: (e) => KIND_NAMES[e.kind] ?? String(e.kind) },
+			{ key: 'type', json: () => 'call' },
+			{ header: 'TIME(s)', key: 'ts', width: 12, text: (e) => ((e.ts_ns - firstNs) / 1e9).toFixed(6), json: (e) => t.clock.epochSeconds(e.ts_ns) },
+			{ header: 'PID', key: 'pid', width: 7, text: (e) => String(e.pid), json: (e) => e.pid },
+			{ header: 'TID', key: 'tid', width: 7, text: (e) => String(e.tid), json: (e) => e.tid },
+			{ header: 'CALL', key: 'call', width: 16, text: (e) => KIND_NAMES[e.kind] ?? String(e.kind) },
 			{ header: 'SIZE', key: 'size', width: 10, right: true, text: (e) => String(e.size), json: (e) => e.size },
 			{ header: 'ADDRESS', key: 'addr', text: (e) => `0x${e.addr.toString(16)}` },
 		]);
@@ -355,7 +360,9 @@ export default defineTool<Opts>({
 				if (child && e.pid === child.pid) child.kill('SIGCONT');
 				return;
 			}
-			if (a.trace) t.out.event(traceCols, e);
+			if (!a.trace) return;
+			firstNs ||= e.ts_ns;
+			t.out.event(traceCols, e);
 		});
 
 		let statsSeen: MemleakStats = sumStats(null);
@@ -363,7 +370,7 @@ export default defineTool<Opts>({
 			const now = t.clock.nowNs();
 			const time = hhmmss(Date.now() / 1000);
 			// never leave the command stopped, whatever happened to its SIGCONT
-			if (child && !childDone) child.kill('SIGCONT');
+			if (child && !targetGone) child.kill('SIGCONT');
 			if (user && pid !== undefined) procs.see(pid);
 			const res = resolver();
 			const byStack = new Map<number, StackInfo>();
@@ -425,23 +432,40 @@ export default defineTool<Opts>({
 		};
 
 		t.every(interval, a.count, report);
-		if (child) {
-			t.out.info(`Executing '${a.command}' and tracing the resulting process.`);
-			child.kill('SIGCONT');
-			void childExit!.then(() => {
-				childDone = true;
+		// -p: the process ended; a last report (its allocations at exit) and done
+		if (a.pid !== undefined) {
+			const target = a.pid;
+			const poll = setInterval(() => {
+				if (existsSync(`/proc/${target}`)) return;
+				targetGone = true;
 				t.stop('done');
-			});
+			}, 200);
+			poll.unref();
+			t.atEnd(() => clearInterval(poll));
 		}
 		t.out.info(
 			(user ? `Attaching to pid ${pid} (${attached.join(', ')} in ${basename(libPath)})` : `Attaching to kernel allocators (${attached.join(', ')})`) +
 				`, a report every ${interval} s... Hit Ctrl-C to end.`,
 		);
+		if (child) {
+			t.out.info(`Executing '${a.command}' and tracing the resulting process.`);
+			child.kill('SIGCONT');
+			void childExit!.then(() => {
+				targetGone = true;
+				t.stop('done');
+			});
+		}
 		const reason = await t.run();
+		// the traced period ends here: what building the last report allocates is not part of it
+		for (const l of lo.links) l.close();
 		// Ctrl-C, --duration or the command's end: a last report of what is still outstanding
-		if (reason === 'signal' || reason === 'duration' || (reason === 'done' && childDone)) report();
+		if (reason === 'signal' || reason === 'duration' || (reason === 'done' && targetGone)) report();
+		if (user && targetGone) t.out.info(`memleak: process ${pid} exited`);
+		const end = sumStats(lo.obj.mapLookup('stats', u32(0)));
+		if (user && end.allocs === 0)
+			t.out.warn(`no allocation calls were seen in ${libPath}: does the program allocate through another library (-O), or a static allocator?`);
 		if (a.verbose) {
-			const st = sumStats(lo.obj.mapLookup('stats', u32(0)));
+			const st = end;
 			t.out.info(
 				`memleak: ${st.allocs} allocations recorded, ${st.frees} freed, ${st.failed} failed (ignored), ` +
 					`${st.replaced} addresses allocated again without a free seen, ${st.no_entry} returns without their entry, ` +
@@ -461,6 +485,7 @@ function openObject(t: Tracer, a: Opts, o: { autoload: Record<string, boolean>; 
 		},
 		globals: {
 			target_pid: u32(o.targetPid),
+			self_pid: u32(o.kernel ? process.pid : 0),
 			min_size: a.minSize !== undefined ? u64(a.minSize) : undefined,
 			max_size: a.maxSize !== undefined ? u64(a.maxSize) : undefined,
 			sample_every: u32(a.sampleRate),

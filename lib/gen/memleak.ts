@@ -117,6 +117,10 @@ export const MEMLEAK_KIND = {
 	K_KMEM_CACHE: 12,
 	K_PAGE: 13,
 	K_PERCPU: 14,
-	K_SEEN: 15,
-	K_KINDS: 16,
+	K_KFREE: 15,
+	K_KMEM_CACHE_FREE: 16,
+	K_PAGE_FREE: 17,
+	K_PERCPU_FREE: 18,
+	K_SEEN: 19,
+	K_KINDS: 20,
 } as const;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { compileC, linksStillPresent, ndjson, requireRoot, runTool, sleep, startTool } from './helpers.js';
+import { compileC, linksStillPresent, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs } from './helpers.js';
 
 const LEAKER = `
 #include <stdio.h>
@@ -180,22 +180,25 @@ test('memleak -p: attaches to a running process; interval reports; -a lists each
 	// one more report, complete for sure
 	const n = reports(run.stdout).length;
 	await run.waitFor((s) => reports(s).length > n + 1);
-	const r = await run.stop();
-	assert.equal(r.code, 0, r.stderr);
-	assert.match(progOut, new RegExp(`leaked ${N}`));
-	const last = reports(r.stdout).at(-1)!;
-	assertLeaks(last);
+	const mid = reports(run.stdout).at(-1)!;
+	assertLeaks(mid);
 	// -a: one line per outstanding allocation, before the stacks
-	const lastReport = r.stdout.slice(r.stdout.lastIndexOf('Top 20 stacks'));
+	const lastReport = run.stdout.slice(run.stdout.lastIndexOf('Top 20 stacks'));
 	const sizes = [...lastReport.matchAll(/^\taddr = ([0-9a-f]+) size = (\d+)$/gm)].map((m) => Number(m[2]));
 	assert.equal(sizes.filter((s) => s === 5000).length, N);
 	assert.equal(sizes.filter((s) => s === 3000).length, N);
 	assert.equal(sizes.filter((s) => s === 4000).length, 0, 'freed');
-	assert.deepEqual(linksStillPresent(run.linkIds), []);
-	// the process runs on, unprobed
+	// the process ends: memleak prints its allocations at exit and ends too
 	prog.stdin.end();
 	const code = await new Promise((res) => prog.on('exit', res));
 	assert.equal(code, 0);
+	assert.match(progOut, new RegExp(`leaked ${N}`));
+	const r = await Promise.race([run.exited, sleep(5000).then(() => undefined)]);
+	assert.ok(r, `memleak did not end with its process: ${run.stderr}`);
+	assert.equal(r.code, 0, r.stderr);
+	assert.match(r.stderr, new RegExp(`process ${prog.pid} exited`));
+	assertLeaks(reports(r.stdout).at(-1)!);
+	assert.deepEqual(linksStillPresent(run.linkIds), []);
 });
 
 test('memleak --json: stack records with symbolized frames; -t: every call as it happens', (t) => {
@@ -230,35 +233,78 @@ test('memleak --json: stack records with symbolized frames; -t: every call as it
 	for (const c of mine) assert.match(c.addr, /^0x[0-9a-f]+$/);
 });
 
-test('memleak (kernel): pipes held open show up under the pipe syscall, with at least one allocation each', async (t) => {
-	if (!requireRoot(t)) return;
+async function pipesHeldOpen(wrap: string[] = []) {
 	const P = 300;
-	const run = startTool(['memleak', '-o', '0', '-T', '400', '--json', '1']);
+	const run = startTool(['memleak', '-o', '0', '-T', '400', '--json', '1'], { wrap });
 	await run.attached();
 	const prog = spawn(pipes, [String(P)], { stdio: ['pipe', 'pipe', 'ignore'] });
-	t.after(() => prog.kill('SIGKILL'));
-	let progOut = '';
-	prog.stdout.setEncoding('utf8').on('data', (d: string) => (progOut += d));
-	for (let i = 0; i < 200 && !progOut.includes('open'); i++) await sleep(20);
-	assert.match(progOut, new RegExp(`open ${P}`));
-	// two reports after the pipes exist
-	const count = () => ndjson<Record<string, any>>(run.stdout).filter((x) => x.type === 'stack').length;
-	const reportsNow = () => (run.stdout.match(/"type":"stack"/g) ?? []).length;
-	const n0 = reportsNow();
-	await run.waitFor(() => reportsNow() > n0, 5000);
-	await sleep(1200);
+	let whileOpen = 0;
+	try {
+		let progOut = '';
+		prog.stdout.setEncoding('utf8').on('data', (d: string) => (progOut += d));
+		for (let i = 0; i < 200 && !progOut.includes('open'); i++) await sleep(20);
+		assert.match(progOut, new RegExp(`open ${P}`));
+		// a report that began after the pipes existed: wait for two more
+		const reportsNow = () => new Set(ndjson<Record<string, any>>(run.stdout.slice(0, run.stdout.lastIndexOf('\n') + 1)).filter((x) => x.type === 'stack').map((x) => x.ts)).size;
+		const n0 = reportsNow();
+		await run.waitFor(() => reportsNow() >= n0 + 2, 8000);
+		whileOpen = reportsNow();
+	} finally {
+		prog.kill('SIGKILL');
+	}
 	const r = await run.stop();
-	prog.stdin.end();
 	assert.equal(r.code, 0, r.stderr);
-	assert.ok(count() > 0);
 	const recs = ndjson<Record<string, any>>(r.stdout).filter((x) => x.type === 'stack');
-	const lastTs = Math.max(...recs.map((x) => x.ts));
-	const last = recs.filter((x) => x.ts === lastTs);
+	const times = [...new Set(recs.map((x) => x.ts))].sort((a, b) => a - b);
+	// the last report printed while the pipes were open
+	const last = recs.filter((x) => x.ts === times[whileOpen - 1]);
 	const pipeStacks = last.filter((s) => s.stack.some((f: { symbol: string | null }) => f.symbol === 'do_pipe2' || f.symbol === '__x64_sys_pipe'));
 	assert.ok(pipeStacks.length > 0, JSON.stringify(last.slice(0, 3)));
 	// every pipe allocates its two files (and more): some stack holds at least one allocation per pipe
 	assert.ok(pipeStacks.some((s) => s.allocations >= P), JSON.stringify(pipeStacks.map((s) => [s.allocations, s.stack[0]?.symbol])));
 	for (const s of pipeStacks) assert.equal(s.pid, undefined, 'kernel stacks carry no pid');
+	return r;
+}
+
+test('memleak (kernel): pipes held open show up under the pipe syscall, with at least one allocation each', async (t) => {
+	if (!requireRoot(t)) return;
+	const r = await pipesHeldOpen();
+	assert.match(r.stderr, /Attaching to kernel allocators \(kmalloc, kfree, kmem_cache_alloc/);
+});
+
+test('memleak (kernel) without tracefs and no CAP_SYS_ADMIN to mount it: the same through tp_btf', async (t) => {
+	if (!requireRoot(t)) return;
+	const caps = '-all,+bpf,+perfmon,+syslog';
+	const r = await pipesHeldOpen(withoutTracefs('setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`));
+	// stacks start at the traced code, not in the BPF program
+	assert.doesNotMatch(r.stdout, /bpf_trace_run|"module":"\[bpf\]"/);
+});
+
+test('memleak -t (kernel): allocations and frees by their own names, numbers as numbers', async (t) => {
+	if (!requireRoot(t)) return;
+	const run = startTool(['memleak', '-t', '--json']);
+	await run.attached();
+	// 100 pipes opened and closed: files allocated and freed
+	const prog = spawn(pipes, ['100'], { stdio: ['pipe', 'ignore', 'ignore'] });
+	prog.stdin.end();
+	await new Promise((res) => prog.on('exit', res));
+	await sleep(500);
+	const r = await run.stop();
+	assert.equal(r.code, 0, r.stderr);
+	const calls = ndjson<Record<string, any>>(r.stdout).filter((x) => x.type === 'call');
+	const mine = calls.filter((c) => c.pid === prog.pid);
+	const names = new Set(mine.map((c) => c.call));
+	assert.ok(names.has('kmem_cache'), [...names].join(' '));
+	assert.ok(mine.filter((c) => c.call === 'kmem_cache').length >= 200, `${mine.length} calls`);
+	// frees by their own names (wherever they ran: RCU may free the files later)
+	assert.ok(calls.some((c) => /^(kfree|kmem_cache_free|page_free)$/.test(c.call)), [...new Set(calls.map((c) => c.call))].join(' '));
+	assert.ok(!calls.some((c) => c.pid === run.pid && !/free$/.test(c.call)), 'memleak leaves its own allocations out');
+	for (const c of calls) {
+		assert.equal(typeof c.pid, 'number');
+		assert.equal(typeof c.size, 'number');
+		assert.ok(c.ts > 1e9);
+		assert.match(c.addr, /^0x[0-9a-f]+$/);
+	}
 });
 
 test('memleak usage errors: one line, exit 2', () => {

@@ -104,6 +104,9 @@ export function parse(spec: ToolSpec<any>, args: string[]): Record<string, unkno
 		if (o.array) cfg.array.push(k);
 		if (o.default !== undefined) cfg.default[k] = o.default;
 	}
+	// an option named no-X (BCC's --no-openssl) is a flag of its own, not the negation of an X
+	const noFlags = new Set(Object.keys(opts).filter((k) => k.startsWith('no-') && opts[k].type === 'boolean').map((k) => `--${k}`));
+	if (noFlags.size) args = args.map((a) => (noFlags.has(a) ? `${a}=true` : a));
 	const r = parser.detailed(args, { ...cfg, configuration: { 'camel-case-expansion': true, 'strip-dashed': false,
 		'duplicate-arguments-array': true, 'greedy-arrays': false } });
 	if (r.error) throw usage(r.error.message, `see 'ebpf-tools ${spec.name} --help'`);

@@ -8,6 +8,7 @@ pkgs=(
 	clang llvm bpftool libbpf-dev libelf-dev gcc make       # bpf/ build + freshness check, test workloads
 	binutils systemtap-sdt-dev                              # readelf; sys/sdt.h for USDT test programs
 	util-linux iproute2 nftables procps                     # setpriv/unshare/mount, network namespaces, packet loss
+	openssl curl gnutls-bin                                 # TLS servers and clients for sslsniff
 	man-db groff-base                                       # man pages render without warnings
 	chromium                                                # flame graph page in a real headless browser
 )

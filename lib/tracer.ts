@@ -134,6 +134,9 @@ export class LoadedObject {
 		const what = `${opts.retprobe ? 'uretprobe' : 'uprobe'} ${opts.path}:${opts.func ?? `0x${(opts.offset ?? 0).toString(16)}`}`;
 		return this.wrap(what, () => this.obj.attachUprobe(prog, opts));
 	}
+	usdt(prog: string, opts: { path: string; pid?: number; provider: string; name: string; cookie?: number }): NativeLink {
+		return this.wrap(`usdt ${opts.path}:${opts.provider}:${opts.name}`, () => this.obj.attachUsdt(prog, opts));
+	}
 	perfEvent(prog: string, opts: { type?: number; config?: number; cpu?: number; pid?: number; freq?: number; period?: number }): NativeLink {
 		return this.wrap(`perf_event cpu ${opts.cpu ?? -1}`, () => this.obj.attachPerfEvent(prog, opts));
 	}

@@ -9,6 +9,7 @@ pkgs=(
 	binutils systemtap-sdt-dev                              # readelf; sys/sdt.h for USDT test programs
 	util-linux iproute2 nftables procps                     # setpriv/unshare/mount, network namespaces, packet loss
 	openssl curl gnutls-bin                                 # TLS servers and clients for sslsniff
+	mariadb-server mariadb-client libmariadb-dev            # a MySQL server, its client, and the C API for mysqlslow's tests
 	man-db groff-base                                       # man pages render without warnings
 	chromium                                                # flame graph page in a real headless browser
 )

@@ -18,5 +18,6 @@ export const TOOLS: Record<string, ToolEntry> = {
 	memleak: { summary: 'Trace outstanding memory allocations by stack (user space or kernel)', load: () => import('../tools/memleak.js') },
 	sslsniff: { summary: 'Trace the plaintext of TLS reads and writes (OpenSSL, GnuTLS, NSS), secrets redacted', load: () => import('../tools/sslsniff.js') },
 	mysqlslow: { summary: 'Trace MySQL / MariaDB queries slower than a threshold', load: () => import('../tools/mysqlslow.js') },
+	httptrace: { summary: 'Trace HTTP requests with status and latency, client and server side (no code changes)', load: () => import('../tools/httptrace.js') },
 	biolatency: { summary: 'Summarize block device I/O latency as a histogram', load: () => import('../tools/biolatency.js') },
 };

@@ -79,8 +79,10 @@ export function parseExtraLib(s: string): { type: LibType; path: string } {
 }
 
 const HEADER_SECRETS = /^((?:proxy-)?authorization|cookie|set-cookie)([ \t]*:[ \t]*)([^\r\n]*)/gim;
-const FIELD_SECRETS = /\b(password|passwd|pwd|passphrase|secret|client_secret|token|access_token|refresh_token|id_token|api_key|apikey)=([^&\s"';]*)/gi;
-const JSON_SECRETS = /("(?:password|passwd|passphrase|secret|client_secret|token|access_token|refresh_token|id_token|api_key|apikey)"[ \t]*:[ \t]*)"((?:[^"\\]|\\.)*)"/gi;
+/** Field names whose values are secrets: these words, alone or at the end of a longer name (user_password, x-api_key). */
+const SECRET_NAMES = '[\\w-]*?(?:password|passwd|pwd|passphrase|secret|token|api_key|apikey)';
+const FIELD_SECRETS = new RegExp(`\\b(${SECRET_NAMES})=([^&\\s"';]*)`, 'gi');
+const JSON_SECRETS = new RegExp(`("${SECRET_NAMES}"[ \\t]*:[ \\t]*)("(?:[^"\\\\]|\\\\.)*"|[^,}\\]\\s]+)`, 'gi');
 
 /**
  * Secrets out of captured text: the values of Authorization, Proxy-Authorization,
@@ -138,11 +140,15 @@ export function findTargets(types: LibType[], pid: number | undefined, extra: { 
 		} catch {
 			return;
 		}
-		if (seen.has(`${id}:${only ?? ''}`)) return;
-		seen.add(`${id}:${only ?? ''}`);
+		// one set of probes per file and library type, however the file was found
+		const wanted = (only ? [only] : types).filter((t) => !seen.has(`${id}:${t}`));
+		if (!wanted.length || seen.has(`${id}:none`)) return;
 		const r = inspect(path);
-		if (!r) return;
-		for (const type of r.types.filter((t) => (only ? t === only : types.includes(t)))) out.push({ type, path, funcs: r.funcs });
+		if (!r) return seen.add(`${id}:none`), undefined;
+		for (const type of r.types.filter((t) => wanted.includes(t))) {
+			seen.add(`${id}:${type}`);
+			out.push({ type, path, funcs: r.funcs });
+		}
 	};
 	for (const e of extra) add(e.path, e.type);
 	if (pid !== undefined) {
@@ -232,7 +238,7 @@ export default defineTool<Opts>({
 		if (a.pid !== undefined && readMaps(a.pid) === null) throw usage(`--pid ${a.pid}: no such process`);
 		const targets = findTargets(types, a.pid, extra);
 		for (const e of extra)
-			if (!targets.some((x) => x.type === e.type && x.path === e.path))
+			if (!withElfFile(e.path, (src, info) => readSymbols(src, info).some((x) => x.name === MARKERS[e.type])))
 				throw usage(`--extra-lib ${e.type}:${e.path}: has no ${MARKERS[e.type]}`, 'give a library (or binary) that defines the functions of that type');
 		if (!targets.length)
 			throw usage(a.pid !== undefined ? `process ${a.pid} maps no ${types.join(', ')} library` : `no ${types.join(', ')} library found`,

@@ -30,6 +30,8 @@ test('redact: header values, form fields and JSON members; the rest untouched', 
 	assert.equal(redact('HTTP/1.1 200 OK\r\nSet-Cookie: a=b; HttpOnly\r\n\r\n'), 'HTTP/1.1 200 OK\r\nSet-Cookie: [REDACTED]\r\n\r\n');
 	assert.equal(redact('{"user":"me","password":"p\\"w","api_key": "k1","n":1}'), '{"user":"me","password":"[REDACTED]","api_key": "[REDACTED]","n":1}');
 	assert.equal(redact('client_secret=s&access_token=t'), 'client_secret=[REDACTED]&access_token=[REDACTED]');
+	assert.equal(redact('user_password=a&db-pwd=b&tokens=3'), 'user_password=[REDACTED]&db-pwd=[REDACTED]&tokens=3');
+	assert.equal(redact('{"pwd":"x","token": 12345,"refresh_token":null}'), '{"pwd":"[REDACTED]","token": "[REDACTED]","refresh_token":"[REDACTED]"}');
 	// empty values and look-alikes stay
 	assert.equal(redact('password=&passwordless=1\r\nCookie:\r\n'), 'password=&passwordless=1\r\nCookie:\r\n');
 	assert.equal(redact('GET /tokens HTTP/1.1'), 'GET /tokens HTTP/1.1');

@@ -299,15 +299,33 @@ int BPF_KRETPROBE(realloc_exit, void *ret)
 	return leave(ctx, K_REALLOC, (__u64)ret, !ret);
 }
 
+/* inside another allocator call of this thread (malloc's mmap'd chunk, a new arena): that call records it */
+static __always_inline bool in_allocator(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	for (__u64 k = K_MALLOC; k <= K_PVALLOC; k++) {
+		__u64 key = (k << 32) | tid;
+
+		if (k != K_MMAP && bpf_map_lookup_elem(&calls, &key))
+			return true;
+	}
+	return false;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(mmap_enter, void *addr, size_t length)
 {
+	if (in_allocator())
+		return 0;
 	return enter(K_MMAP, length, 0);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(mmap_exit, void *ret)
 {
+	if (in_allocator())
+		return 0;
 	return leave(ctx, K_MMAP, (__u64)ret, (long)ret == -1);
 }
 

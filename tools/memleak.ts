@@ -269,6 +269,8 @@ export default defineTool<Opts>({
 			// never leave the command stopped: it runs on (or ends) with us
 			t.atEnd(() => {
 				if (c.exitCode === null && c.signalCode === null) c.kill('SIGCONT');
+				// left running, untraced (memleak(8)): it must not keep the tool alive
+				c.unref();
 			});
 		}
 		const pid = a.pid ?? child?.pid;
@@ -280,9 +282,17 @@ export default defineTool<Opts>({
 			const path = findObject(a.obj, pid);
 			if (!path)
 				throw usage(`--obj ${a.obj}: no such library in process ${pid} or the ld.so cache`, 'give the library\'s path with -O /path/to/lib.so');
-			const names = withElfFile(path, (src, info) => new Set(readSymbols(src, info).map((s) => s.name)));
-			if (!names) throw usage(`--obj ${a.obj}: ${path} is not an ELF file`);
-			const funcs = USER_FUNCS.filter(([f]) => names.has(prefix + f));
+			const addrOf = withElfFile(path, (src, info) => new Map(readSymbols(src, info).filter((s) => s.addr).map((s) => [s.name, s.addr])));
+			if (!addrOf) throw usage(`--obj ${a.obj}: ${path} is not an ELF file`);
+			const names = new Set(addrOf.keys());
+			// aliases (glibc: aligned_alloc is memalign) are probed once, or each call is recorded twice
+			const probed = new Set<number>();
+			const funcs = USER_FUNCS.filter(([f]) => {
+				const at = addrOf.get(prefix + f);
+				if (at === undefined || probed.has(at)) return false;
+				probed.add(at);
+				return true;
+			});
 			const missing = REQUIRED.filter((f) => !names.has(prefix + f));
 			if (missing.length)
 				throw usage(`--obj ${a.obj}: ${path} has no ${missing.map((f) => prefix + f).join(' or ')}`,
@@ -297,9 +307,15 @@ export default defineTool<Opts>({
 				if (exit) autoload[exit] = on;
 			}
 			lo = openObject(t, a, { autoload, targetPid: pid!, kernel: false, stopOnSeen: child !== undefined });
-			for (const [f, enter, exit] of funcs) {
-				lo.uprobe(enter, { path, pid, func: prefix + f });
-				if (exit) lo.uprobe(exit, { path, pid, func: prefix + f, retprobe: true });
+			try {
+				for (const [f, enter, exit] of funcs) {
+					lo.uprobe(enter, { path, pid, func: prefix + f });
+					if (exit) lo.uprobe(exit, { path, pid, func: prefix + f, retprobe: true });
+				}
+			} catch (e) {
+				// the process ended meanwhile: its /proc/PID/root path is gone, not the hook
+				if (!existsSync(`/proc/${pid}`)) throw new ToolError('RUNTIME', `process ${pid} exited before it could be traced`);
+				throw e;
 			}
 			if (canDropOnExec) lo.attach('on_exec');
 			attached = funcs.map(([f]) => f);

@@ -5,7 +5,7 @@
 // allocations under the pipe syscall's stacks.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -336,5 +336,58 @@ test('memleak usage errors: one line, exit 2', () => {
 		assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
 		assert.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: ${r.stderr}`);
 		assert.match(r.stderr, /^memleak: /);
+	}
+});
+
+const NESTED = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <pthread.h>
+__attribute__((noinline)) void *leak_big(void) { return malloc(1 << 20); }
+__attribute__((noinline)) void *leak_aligned(void) { return aligned_alloc(64, 1000); }
+__attribute__((noinline)) void *thread_leak(void *arg) { return malloc(4321); }
+int main(void) {
+	pthread_t t;
+	leak_big();
+	leak_aligned();
+	/* a thread's malloc makes libc map a new arena (64 MB reserved): not an allocation of the program */
+	pthread_create(&t, 0, thread_leak, 0);
+	pthread_join(t, 0);
+	puts("done");
+	return 0;
+}
+`;
+
+test('memleak -c: an allocator call that maps memory (big malloc, a new arena) and an alias (aligned_alloc = memalign) count once', (t) => {
+	if (!requireRoot(t)) return;
+	const nested = compileC('nested', NESTED, dir, { flags: ['-g', '-fno-omit-frame-pointer', '-fno-inline', '-pthread'] });
+	const r = runTool(['memleak', '-c', nested, '-o', '0', '-T', '50', '-v', '-t']);
+	assert.equal(r.code, 0, r.stderr);
+	const rep = reports(r.stdout.split('\n').filter((l) => !/^\d+\.\d{6} /.test(l)).join('\n'));
+	assert.equal(rep.length, 1, r.stdout);
+	assert.deepEqual(site(rep[0], 'leak_big').map((s) => [s.bytes, s.count]), [[1 << 20, 1]]);
+	assert.deepEqual(site(rep[0], 'leak_aligned').map((s) => [s.bytes, s.count]), [[1000, 1]]);
+	assert.deepEqual(site(rep[0], 'thread_leak').map((s) => [s.bytes, s.count]), [[4321, 1]]);
+	// no stack holds the arena's reservation or the mmap'd chunk of the big malloc a second time
+	assert.ok(rep[0].every((s) => s.bytes <= 16 << 20 || /pthread_create/.test(s.frames.join(' '))), JSON.stringify(rep[0]));
+	assert.ok(!rep[0].some((s) => /sysmalloc|alloc_new_heap/.test(s.frames[0] ?? '')), JSON.stringify(rep[0]));
+	// -t: the aligned_alloc call is one event, not two
+	assert.equal(r.stdout.split('\n').filter((l) => / (aligned_alloc|memalign) +1000 0x/.test(l)).length, 1, r.stdout);
+	assert.match(r.stderr, / 0 addresses allocated again without a free seen, 0 returns without their entry/);
+});
+
+test('memleak -c --duration: the tool ends on time and leaves the command running', async (t) => {
+	if (!requireRoot(t)) return;
+	const started = Date.now();
+	const run = startTool(['memleak', '-c', 'sleep 30', '--duration', '2']);
+	await run.attached();
+	const pid = Number(/Attaching to pid (\d+)/.exec(run.stderr)![1]);
+	try {
+		const code = await new Promise<number | null>((r) => run.child.on('exit', (c) => r(c)));
+		assert.equal(code, 0, run.stderr);
+		assert.ok(Date.now() - started < 15000, `took ${Date.now() - started} ms`);
+		assert.ok(existsSync(`/proc/${pid}`), 'the command runs on');
+	} finally {
+		try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
 	}
 });

@@ -91,5 +91,7 @@ export function mapNativeError(e: unknown, what: string, log = ''): ToolError {
 
 /** The one line printed for an error (plus the hint line's content). */
 export function formatError(tool: string, e: ToolError): string {
-	return `${tool}: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}`;
+	// messages about the tool's own object start with its name already
+	const msg = e.message.startsWith(`${tool}: `) ? e.message.slice(tool.length + 2) : e.message;
+	return `${tool}: ${msg}${e.hint ? ` (hint: ${e.hint})` : ''}`;
 }

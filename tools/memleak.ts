@@ -137,6 +137,16 @@ export function findObject(obj: string, pid: number | undefined, procRoot = '/pr
 	return undefined;
 }
 
+/** A process that still runs (a zombie has ended: its memory is gone). */
+function alive(pid: number): boolean {
+	try {
+		const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+		return state !== 'Z' && state !== 'X';
+	} catch {
+		return false;
+	}
+}
+
 /** One stack's outstanding memory, resolved. */
 export interface StackInfo {
 	stackId: number;
@@ -176,7 +186,8 @@ function sumStats(v: Buffer | null): MemleakStats {
 
 /** Start CMD through sh, stopped before it runs (kill -STOP $$); resolves with the stopped shell. */
 async function startStopped(cmd: string, toStderr: boolean): Promise<ChildProcess> {
-	const child = spawn('/bin/sh', ['-c', `kill -STOP $$ && exec ${cmd}`], {
+	// exec keeps the stopped shell's PID (the one the probes filter on); env lets CMD start with VAR=value
+	const child = spawn('/bin/sh', ['-c', `kill -STOP $$ && exec env ${cmd}`], {
 		stdio: ['inherit', toStderr ? process.stderr : 'inherit', 'inherit'],
 	});
 	const pid = child.pid;
@@ -262,10 +273,19 @@ export default defineTool<Opts>({
 		let childExit: Promise<void> | undefined;
 		// the traced process ended (-c's command, or -p's process)
 		let targetGone = false;
+		let childStatus = '';
+		let notRun = false;
 		if (a.command !== undefined) {
 			child = await startStopped(a.command, t.out.json);
 			const c = child;
-			childExit = new Promise((r) => c.on('exit', () => r()));
+			childExit = new Promise((r) =>
+				c.on('exit', (code, sig) => {
+					childStatus = sig ? `was killed by ${sig}` : `exited with status ${code}`;
+					// sh or env could not run it: 126 (not executable), 127 (not found)
+					if (code === 126 || code === 127) notRun = true;
+					r();
+				}),
+			);
 			// never leave the command stopped: it runs on (or ends) with us
 			t.atEnd(() => {
 				if (c.exitCode === null && c.signalCode === null) c.kill('SIGCONT');
@@ -390,7 +410,7 @@ export default defineTool<Opts>({
 			if (user && pid !== undefined) procs.see(pid);
 			const res = resolver();
 			const byStack = new Map<number, StackInfo>();
-			const shownAllocs: { addr: bigint; size: number; stackId: number }[] = [];
+			const shownAllocs: { addr: bigint; size: number; stackId: number; pid: number }[] = [];
 			if (a.combinedOnly) {
 				const d = lo.dump('combined');
 				const kv = new DataView(d.keys.buffer, d.keys.byteOffset, d.keys.length);
@@ -413,7 +433,7 @@ export default defineTool<Opts>({
 						s.bytes += al.size;
 						s.count++;
 					} else byStack.set(al.stack_id, { stackId: al.stack_id, pid: al.pid, bytes: al.size, count: 1, frames: [] });
-					if (a.showAllocs) shownAllocs.push({ addr: untagKey(d.keys.readBigUInt64LE(i * d.keySize)), size: al.size, stackId: al.stack_id });
+					if (a.showAllocs) shownAllocs.push({ addr: untagKey(d.keys.readBigUInt64LE(i * d.keySize)), size: al.size, stackId: al.stack_id, pid: al.pid });
 				}
 			}
 			const stacks = [...byStack.values()];
@@ -428,7 +448,7 @@ export default defineTool<Opts>({
 			if (t.out.records) {
 				const ts = t.clock.epochSeconds(now);
 				const by = a.sort === 'count' ? (s: StackInfo) => s.count : (s: StackInfo) => s.bytes;
-				for (const al of shownAllocs) t.out.record({ type: 'allocation', ts, addr: `0x${al.addr.toString(16)}`, size: al.size, stack_id: al.stackId });
+				for (const al of shownAllocs) t.out.record({ type: 'allocation', ts, addr: `0x${al.addr.toString(16)}`, size: al.size, stack_id: al.stackId, ...(user ? { pid: al.pid } : {}) });
 				for (const s of [...stacks].sort((x, y) => by(y) - by(x)).slice(0, a.top))
 					t.out.record({
 						type: 'stack', ts, bytes: s.bytes, allocations: s.count, stack_id: s.stackId,
@@ -452,7 +472,7 @@ export default defineTool<Opts>({
 		if (a.pid !== undefined) {
 			const target = a.pid;
 			const poll = setInterval(() => {
-				if (existsSync(`/proc/${target}`)) return;
+				if (alive(target)) return;
 				targetGone = true;
 				t.stop('done');
 			}, 200);
@@ -475,11 +495,12 @@ export default defineTool<Opts>({
 		// the traced period ends here: what building the last report allocates is not part of it
 		for (const l of lo.links) l.close();
 		// Ctrl-C, --duration or the command's end: a last report of what is still outstanding
+		if (notRun) throw new ToolError('RUNTIME', `-c ${a.command}: the command could not be run (${childStatus})`, 'give a program and its arguments, optionally after VAR=value');
 		if (reason === 'signal' || reason === 'duration' || (reason === 'done' && targetGone)) report();
-		if (user && targetGone) t.out.info(`memleak: process ${pid} exited`);
+		if (user && targetGone) t.out.info(`memleak: process ${pid} ${childStatus || 'exited'}`);
 		const end = sumStats(lo.obj.mapLookup('stats', u32(0)));
 		if (user && end.allocs === 0)
-			t.out.warn(`no allocation calls were seen in ${libPath}: does the program allocate through another library (-O), or a static allocator?`);
+			t.out.warn(`no allocation was recorded from ${libPath}: nothing allocated, everything filtered (-z/-Z/-s), or the program uses another allocator (-O)`);
 		if (a.verbose) {
 			const st = end;
 			t.out.info(
@@ -513,7 +534,8 @@ function openObject(t: Tracer, a: Opts, o: { autoload: Record<string, boolean>; 
 		maps: {
 			allocs: { maxEntries: a.hashStorageSize },
 			stack_traces: { maxEntries: a.stackStorageSize },
-			combined: { maxEntries: a.stackStorageSize },
+			// stack ids, and the negative errors grouped under theirs
+			combined: { maxEntries: a.stackStorageSize + 8 },
 		},
 	});
 }

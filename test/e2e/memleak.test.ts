@@ -321,6 +321,22 @@ test('memleak -t (kernel): allocations and frees by their own names, numbers as 
 	}
 });
 
+test('memleak -c: VAR=value before the program; a command that cannot run is one line and exit 1; a crash is reported', (t) => {
+	if (!requireRoot(t)) return;
+	const ok = traceLeaker(['-o', '0', '-T', '20'], N);
+	assert.equal(ok.code, 0, ok.stderr);
+	const env = runTool(['memleak', '-c', `MALLOC_ARENA_MAX=1 ${leaker} ${N}`, '-o', '0', '-T', '20']);
+	assert.equal(env.code, 0, env.stderr);
+	assert.equal(site(reports(env.stdout).at(-1) ?? [], 'leak_realloc').length, 1, env.stdout);
+	const missing = runTool(['memleak', '-c', '/nonexistent/program --x']);
+	assert.equal(missing.code, 1, missing.stderr);
+	assert.match(missing.stderr.trim().split('\n').at(-1)!, /^memleak: -c \/nonexistent\/program --x: the command could not be run \(exited with status 127\)/);
+	assert.doesNotMatch(missing.stdout, /bytes in/, 'no report of the shell');
+	const crash = runTool(['memleak', '-c', 'sh -c "kill -SEGV \\$\\$"', '-o', '0']);
+	assert.equal(crash.code, 0, crash.stderr);
+	assert.match(crash.stderr, /memleak: process \d+ was killed by SIGSEGV/);
+});
+
 test('memleak usage errors: one line, exit 2', () => {
 	for (const args of [
 		['-p', '1', '-c', '/bin/true'],

@@ -212,12 +212,30 @@ static __always_inline __u64 call_key(__u8 kind)
 	return ((__u64)kind << 32) | (__u32)bpf_get_current_pid_tgid();
 }
 
+/*
+ * Inside another allocator call of this thread (malloc mapping a chunk or a
+ * new arena, realloc(NULL, n) tail-calling malloc): the outer call, the one
+ * the program made, records the block; the inner one is not recorded again.
+ */
+static __always_inline bool in_allocator(__u8 except)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	for (__u64 k = K_MALLOC; k <= K_PVALLOC; k++) {
+		__u64 key = (k << 32) | tid;
+
+		if (k != except && bpf_map_lookup_elem(&calls, &key))
+			return true;
+	}
+	return false;
+}
+
 static __always_inline int enter(__u8 kind, __u64 size, __u64 ptr)
 {
 	struct pending p = { .size = size, .ptr = ptr };
 	__u64 key = call_key(kind);
 
-	if (!traced())
+	if (!traced() || in_allocator(kind))
 		return 0;
 	p.skip = !sampled(size);
 	bpf_map_update_elem(&calls, &key, &p, BPF_ANY);
@@ -232,7 +250,7 @@ static __always_inline int leave(void *ctx, __u8 kind, __u64 addr, bool failed)
 	__u64 size, skip;
 
 	if (!p) {
-		if (traced() && (st = stat()))
+		if (traced() && !in_allocator(kind) && (st = stat()))
 			st->no_entry++;
 		return 0;
 	}
@@ -299,33 +317,15 @@ int BPF_KRETPROBE(realloc_exit, void *ret)
 	return leave(ctx, K_REALLOC, (__u64)ret, !ret);
 }
 
-/* inside another allocator call of this thread (malloc's mmap'd chunk, a new arena): that call records it */
-static __always_inline bool in_allocator(void)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	for (__u64 k = K_MALLOC; k <= K_PVALLOC; k++) {
-		__u64 key = (k << 32) | tid;
-
-		if (k != K_MMAP && bpf_map_lookup_elem(&calls, &key))
-			return true;
-	}
-	return false;
-}
-
 SEC("uprobe")
 int BPF_KPROBE(mmap_enter, void *addr, size_t length)
 {
-	if (in_allocator())
-		return 0;
 	return enter(K_MMAP, length, 0);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(mmap_exit, void *ret)
 {
-	if (in_allocator())
-		return 0;
 	return leave(ctx, K_MMAP, (__u64)ret, (long)ret == -1);
 }
 

@@ -17,7 +17,6 @@
 
 const volatile __u32 targ_pid = 0;
 const volatile __u64 min_ns = 1000000;
-const volatile __u32 layout = LAYOUT_MARIADB;
 
 struct start {
 	__u64 ts_ns;
@@ -112,26 +111,28 @@ int usdt_done(struct pt_regs *ctx)
 	return query_done(ctx);
 }
 
+/* MariaDB, MySQL <= 5.6: (enum_server_command command, THD *thd, char *packet, uint packet_length, ...) */
 SEC("uprobe")
-int dispatch_enter(struct pt_regs *ctx)
+int dispatch_enter_mariadb(struct pt_regs *ctx)
 {
-	if (layout == LAYOUT_MARIADB) {
-		/* (enum_server_command command, THD *thd, char *packet, uint packet_length, ...) */
-		if ((__u32)PT_REGS_PARM1(ctx) != COM_QUERY)
-			return 0;
-		return query_start((const char *)PT_REGS_PARM3(ctx), (__u32)PT_REGS_PARM4(ctx));
-	} else {
-		/* (THD *thd, const COM_DATA *com_data, enum_server_command command): com_query is { const char *query; unsigned int length; } */
-		const void *com = (const void *)PT_REGS_PARM2(ctx);
-		__u64 query = 0;
-		__u32 len = 0;
+	if ((__u32)PT_REGS_PARM1(ctx) != COM_QUERY)
+		return 0;
+	return query_start((const char *)PT_REGS_PARM3(ctx), (__u32)PT_REGS_PARM4(ctx));
+}
 
-		if ((__u32)PT_REGS_PARM3(ctx) != COM_QUERY)
-			return 0;
-		bpf_probe_read_user(&query, sizeof(query), com);
-		bpf_probe_read_user(&len, sizeof(len), com + 8);
-		return query_start((const char *)query, len);
-	}
+/* MySQL 5.7, 8.x: (THD *thd, const COM_DATA *com_data, enum_server_command command); com_query is { const char *query; unsigned int length; } */
+SEC("uprobe")
+int dispatch_enter_mysql57(struct pt_regs *ctx)
+{
+	const void *com = (const void *)PT_REGS_PARM2(ctx);
+	__u64 query = 0;
+	__u32 len = 0;
+
+	if ((__u32)PT_REGS_PARM3(ctx) != COM_QUERY)
+		return 0;
+	bpf_probe_read_user(&query, sizeof(query), com);
+	bpf_probe_read_user(&len, sizeof(len), com + 8);
+	return query_start((const char *)query, len);
 }
 
 SEC("uretprobe")

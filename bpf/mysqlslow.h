@@ -5,7 +5,7 @@
 #define QUERY_MAX	1024	/* bytes of query text kept (usdt, uprobe) */
 #define WIRE_MAX	1024	/* bytes of a socket read kept (wire mode) */
 
-/* dispatch_command's argument layouts (uprobe mode) */
+/* dispatch_command's argument layouts (uprobe mode): one entry program each */
 enum mysql_layout {
 	LAYOUT_MARIADB = 0,	/* MariaDB, MySQL <= 5.6: (command, THD *, char *packet, uint length, ...) */
 	LAYOUT_MYSQL57,		/* MySQL 5.7, 8.x: (THD *, const COM_DATA *, command) */

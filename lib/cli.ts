@@ -116,7 +116,10 @@ export function parse(spec: ToolSpec<any>, args: string[]): Record<string, unkno
 	}
 	for (const [k, o] of Object.entries(opts)) {
 		const v = argv[k];
-		if (o.requiresArg && (v === '' || (o.type === 'number' && v === undefined && args.some((a) => a === `--${k}` || asArray(o.alias).some((al) => a === `-${al}`)))))
+		const flags = [`--${k}`, ...asArray(o.alias).map((al) => (al.length === 1 ? `-${al}` : `--${al}`))];
+		// a flag last on the line has no value, even when the option has a default
+		const last = args.length > 0 && flags.includes(args[args.length - 1]);
+		if (o.requiresArg && (last || v === '' || (o.type === 'number' && v === undefined && args.some((a) => flags.includes(a)))))
 			throw usage(`--${k} needs a value`, `see 'ebpf-tools ${spec.name} --help'`);
 		// a repeated option keeps its last value, unless it collects them (array: true)
 		if (!o.array && Array.isArray(v)) {

@@ -56,13 +56,16 @@ export function dispatchLayout(mangled: string): number | undefined {
  */
 export function normalize(q: string): string {
 	return q
-		.replace(/\/\*[\s\S]*?\*\//g, ' ')
-		.replace(/(--|#)[^\n]*/g, ' ')
+		.replace(/\b[xb]'[^']*'/gi, '?')
 		.replace(/'(?:[^'\\]|\\.|'')*'/g, '?')
 		.replace(/"(?:[^"\\]|\\.|"")*"/g, '?')
+		.replace(/\/\*[\s\S]*?\*\//g, ' ')
+		.replace(/(?:-- |#)[^\n]*/g, ' ')
 		.replace(/\b0x[0-9a-f]+\b/gi, '?')
 		.replace(/(?<![\w.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi, '?')
 		.replace(/\(\s*\?(?:\s*,\s*\?)+\s*\)/g, '(?+)')
+		.replace(/\bin\s*\(\s*\?\s*\)/gi, 'in (?+)')
+		.replace(/\(\?\+\)(?:\s*,\s*\(\?\+\))+/g, '(?+)')
 		.replace(/\s+/g, ' ')
 		.trim();
 }
@@ -73,6 +76,8 @@ interface Conn {
 	hdr: number[];
 	/** payload bytes still to come of the current packet; -1: reading a header */
 	left: number;
+	/** the current packet's payload length */
+	size: number;
 	seq: number;
 	/** the payload's first bytes (command and query text) */
 	head: Buffer[];
@@ -82,6 +87,8 @@ interface Conn {
 }
 
 const HEAD_MAX = 1024;
+/** bytes of query text the kernel side keeps (QUERY_MAX in bpf/mysqlslow.h, with its NUL) */
+const QUERY_MAX = 1024;
 
 /**
  * The wire: socket reads and writes of the server, per descriptor. The
@@ -126,7 +133,7 @@ export class WireTracker {
 		}
 		// a read of e.len bytes, of which the first e.captured are known
 		if (!c) {
-			c = { hdr: [], left: -1, seq: 0, head: [], headLen: 0 };
+			c = { hdr: [], left: -1, size: 0, seq: 0, head: [], headLen: 0 };
 			this.conns.set(key, c);
 		}
 		let off = 0;
@@ -141,7 +148,7 @@ export class WireTracker {
 				}
 				c.hdr.push(data[off++]);
 				if (c.hdr.length === 4) {
-					c.left = c.hdr[0] | (c.hdr[1] << 8) | (c.hdr[2] << 16);
+					c.left = c.size = c.hdr[0] | (c.hdr[1] << 8) | (c.hdr[2] << 16);
 					c.seq = c.hdr[3];
 					c.hdr = [];
 					c.head = [];
@@ -171,8 +178,9 @@ export class WireTracker {
 		c.head = [];
 		if (!p.length) return;
 		const cmd = p[0];
-		if (cmd === COM_QUERY) c.pending = { tsNs, query: queryText(p.subarray(1)) };
-		else if (cmd === COM_STMT_PREPARE) c.pending = { tsNs, query: queryText(p.subarray(1)), prepare: true };
+		const text = () => queryText(p.subarray(1)) + (c.size > p.length ? '...' : '');
+		if (cmd === COM_QUERY) c.pending = { tsNs, query: text() };
+		else if (cmd === COM_STMT_PREPARE) c.pending = { tsNs, query: text(), prepare: true };
 		else if (cmd === COM_STMT_EXECUTE && p.length >= 5) {
 			const text = this.stmts.get(`${key}:${p.readUInt32LE(1)}`);
 			c.pending = { tsNs, query: text ?? `[prepared statement ${p.readUInt32LE(1)}]`, execute: true };
@@ -234,6 +242,7 @@ export default defineTool<Opts>({
 		if (!(a.threshold >= 0)) throw usage(`--threshold ${a.threshold}: must be 0 or more milliseconds`);
 		if (a.mode !== undefined && !MODES.includes(a.mode as Mode)) throw usage(`--mode ${a.mode}: must be one of ${MODES.join(', ')}`);
 		if (a.mode === 'wire' && a.exe !== undefined) throw usage('--mode wire traces a process, not a binary', 'give -p PID');
+		if (a.pid !== undefined && a.exe !== undefined) throw usage('-p/--pid and -x/--exe cannot be used together', '-p traces one server, -x every process running a binary');
 	},
 	async run(t, a) {
 		let servers: { pid: number; exe: string }[];
@@ -258,13 +267,12 @@ export default defineTool<Opts>({
 		if (forced === 'wire' && a.pid === undefined && servers.length !== 1)
 			throw usage(`--mode wire traces one process: ${servers.length} servers are running`, 'give -p PID');
 
-		// uprobe mode's layout, from the binary's symbol
+		// uprobe mode: each binary's dispatch_command, whose mangled name gives its argument layout
 		const syms = new Map(exes.map((e) => [e, dispatchSymbol(e)]));
-		const layout = [...syms.values()].map((s) => (s ? dispatchLayout(s) : undefined)).find((l) => l !== undefined) ?? MYSQL_LAYOUT.LAYOUT_MARIADB;
 		const lo = t.open('mysqlslow', {
 			layouts: { query_event: QUERY_EVENT_LAYOUT, wire_event: WIRE_EVENT_LAYOUT },
 			// one server (or -p): its pid filters every mode in the kernel; the wire mode needs it
-			globals: { targ_pid: u32(a.pid ?? (a.exe === undefined && servers.length === 1 ? servers[0].pid : 0)), min_ns: u64(minNs), layout: u32(layout) },
+			globals: { targ_pid: u32(a.pid ?? (a.exe === undefined && servers.length === 1 ? servers[0].pid : 0)), min_ns: u64(minNs) },
 		});
 
 		const mode = attach(t, lo, forced, exes, syms, a.pid, servers);
@@ -289,20 +297,24 @@ export default defineTool<Opts>({
 				});
 			if (!t.out.json) t.out.line(formatRow(q, firstNs));
 		};
+		let wire: WireTracker | undefined;
 		if (mode === 'wire') {
-			const wire = new WireTracker(onQuery);
-			t.stream(lo, decodeWireEvent, (e) => wire.event(e));
+			const w = (wire = new WireTracker(onQuery));
+			t.stream(lo, decodeWireEvent, (e) => w.event(e));
 		} else {
 			t.stream(lo, decodeQueryEvent, (e) => {
 				const n = e.query.indexOf(0);
 				const text = Buffer.from(e.query.subarray(0, n < 0 ? e.query.length : n)).toString('utf8');
-				onQuery({ tsNs: e.ts_ns, pid: e.pid, ms: e.delta_ns / 1e6, query: e.len > Buffer.byteLength(text) ? `${text}...` : text });
+				// cut: longer than kept (uprobe knows the length), or the buffer is full (usdt's string)
+				const cut = e.len > Buffer.byteLength(text) || Buffer.byteLength(text) >= QUERY_MAX - 1;
+				onQuery({ tsNs: e.ts_ns, pid: e.pid, ms: e.delta_ns / 1e6, query: cut ? `${text}...` : text });
 			});
 		}
 		if (!t.out.json) t.out.line(`${'TIME(s)'.padEnd(14)} ${'PID'.padEnd(6)} ${'MS'.padStart(8)} QUERY`);
 		const who = a.pid !== undefined ? `pid ${a.pid}` : a.exe !== undefined ? a.exe : `pids ${servers.map((s) => s.pid).join(', ')}`;
 		t.out.info(`Tracing database queries for ${who} slower than ${a.threshold} ms (${mode} mode)... Hit Ctrl-C to end.`);
 		const reason = await t.run();
+		if (a.verbose && wire) t.out.info(`mysqlslow: ${wire.desync} connections whose packet framing was lost (a read larger than the ${HEAD_MAX} bytes kept), picked up again at their next read`);
 		if (a.summary && reason !== 'stdout-closed') {
 			const rows = [...stats].sort((x, y) => y[1].total - x[1].total);
 			if (t.out.records)
@@ -346,7 +358,8 @@ function attach(t: Tracer, lo: LoadedObject, forced: Mode | undefined, exes: str
 		if (!missing.length) {
 			for (const exe of exes) {
 				const func = syms.get(exe)!;
-				lo.uprobe('dispatch_enter', { path: exe, pid, func });
+				const enter = dispatchLayout(func) === MYSQL_LAYOUT.LAYOUT_MYSQL57 ? 'dispatch_enter_mysql57' : 'dispatch_enter_mariadb';
+				lo.uprobe(enter, { path: exe, pid, func });
 				lo.uprobe('dispatch_exit', { path: exe, pid, func, retprobe: true });
 			}
 			return 'uprobe';
@@ -354,7 +367,8 @@ function attach(t: Tracer, lo: LoadedObject, forced: Mode | undefined, exes: str
 		why.push('no dispatch_command symbol');
 		if (forced) throw new ToolError('RUNTIME', `--mode uprobe: ${missing.join(', ')} has no dispatch_command symbol that mysqlslow knows`, 'try --mode wire -p PID');
 	}
-	if (pid === undefined && servers.length !== 1)
+	const wirePid = pid ?? (servers.length === 1 && servers[0].pid ? servers[0].pid : undefined);
+	if (wirePid === undefined)
 		throw new ToolError('RUNTIME', `${why.join(', ')}; the wire mode traces one process`, 'give -p PID');
 	if (!t.tracefs) throw new ToolError('RUNTIME', 'the wire mode needs the syscall tracepoints, and tracefs could not be mounted', 'run as root in the initial mount namespace');
 	for (const [name, prog] of [

@@ -186,7 +186,7 @@ test('mysqlslow --mode usdt: mysql:query__start/done probes of a program that ha
 });
 
 test('mysqlslow usage errors: one line, exit 2', () => {
-	for (const args of [['--mode', 'dtrace'], ['-m', '-1'], ['--mode', 'wire', '-x', '/usr/sbin/mariadbd'], ['-p', '999999999'], ['-x', '/etc/passwd']]) {
+	for (const args of [['--mode', 'dtrace'], ['-m', '-1'], ['-m'], ['--mode', 'wire', '-x', '/usr/sbin/mariadbd'], ['-p', '1', '-x', '/usr/sbin/mariadbd'], ['-p', '999999999'], ['-x', '/etc/passwd']]) {
 		const r = runTool(['mysqlslow', ...args]);
 		assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
 		assert.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: ${r.stderr}`);

@@ -22,6 +22,15 @@ test('normalize: literals, IN lists, comments and whitespace', () => {
 	assert.equal(normalize('insert into t2 values ("x", 0x1F)  -- done\n'), 'insert into t2 values (?+)');
 	assert.equal(normalize('select col1, t1.c2 from t1'), 'select col1, t1.c2 from t1');
 	assert.equal(normalize('select sleep(0.02) as m123'), 'select sleep(?) as m123');
+	// comment markers inside strings are text; MySQL's -- needs a space
+	assert.equal(normalize("select * from t where name = 'a--b' and id = 1"), 'select * from t where name = ? and id = ?');
+	assert.equal(normalize("select '#tag', 2"), 'select ?, ?');
+	assert.equal(normalize('select 5--3'), 'select ?-?');
+	assert.equal(normalize('select 1 -- the end'), 'select ?');
+	// one-element IN lists and multi-row VALUES fold like longer ones; hex and bit literals
+	assert.equal(normalize('select a from t where b in (1)'), 'select a from t where b in (?+)');
+	assert.equal(normalize("insert into t values (1, 'a'), (2, 'b'), (3, 'c')"), 'insert into t values (?+)');
+	assert.equal(normalize("select x'41', b'01'"), 'select ?, ?');
 });
 
 test('rows: BCC layout, errors marked, newlines folded', () => {
@@ -102,7 +111,9 @@ test('wire: a long payload partly captured keeps its framing; unseen header byte
 	tx(w, 1_000_000, pkt(1, Buffer.from([0x01])));
 	assert.equal(got.length, 1);
 	assert.ok(got[0].query.startsWith("select 'xxx"));
-	assert.equal(Buffer.byteLength(got[0].query), 1023);
+	// cut where the kept bytes end, and marked
+	assert.equal(Buffer.byteLength(got[0].query), 1023 + 3);
+	assert.ok(got[0].query.endsWith('xxx...'));
 	// the next packet's header falls in the part of a read that was not captured
 	rx(w, 2_000_000, Buffer.concat([query('select 1'), query('select 2')]), 7, 6);
 	assert.equal(w.desync, 1);

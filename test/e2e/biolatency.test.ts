@@ -180,7 +180,9 @@ test('-D names the disk; -e prints the avg/total/count line', async (t) => {
 	// the -e counters and the histograms are read one after the other: a
 	// request completing in between may be in one and not yet in the other
 	assert.ok(count >= WRITES + READS - lostOf(stderr) - res.merged, `count ${count}`);
-	assert.ok(Math.abs(count - hs.reduce((a, h) => a + total(h), 0)) <= 5, 'count is the number of requests in the histograms');
+	// (other tests' disk I/O runs meanwhile: allow what completes between the two reads)
+	const inHists = hs.reduce((a, h) => a + total(h), 0);
+	assert.ok(Math.abs(count - inHists) <= Math.max(5, 0.05 * count), `count ${count} is the number of requests in the histograms (${inHists})`);
 	assert.equal(avg, Math.trunc(sum / count));
 	assert.ok(avg >= 2, `avg ${avg} us`);
 });

@@ -197,9 +197,14 @@ int tp_read_enter(struct trace_event_raw_sys_enter *ctx)
 	return read_enter(ctx->args[0], (const void *)ctx->args[1], ~0ULL);
 }
 
+#define MSG_PEEK	2
+
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int tp_recvfrom_enter(struct trace_event_raw_sys_enter *ctx)
 {
+	/* a peek leaves the bytes for the real read: not a message of its own */
+	if (ctx->args[3] & MSG_PEEK)
+		return 0;
 	return read_enter(ctx->args[0], (const void *)ctx->args[1], ~0ULL);
 }
 

@@ -4,7 +4,8 @@
 // requests and responses are paired per (process, descriptor), in order, so
 // keep-alive, pipelining and event-loop servers (one thread, many
 // connections) all pair correctly.
-import { usage } from '../lib/errors.js';
+import { existsSync } from 'node:fs';
+import { ToolError, usage } from '../lib/errors.js';
 import { HTTP_DIR as DIR, HTTP_EVENT_LAYOUT, decodeHttpEvent } from '../lib/gen/httptrace.js';
 import type { HttpEvent } from '../lib/gen/httptrace.js';
 import { AF_INET, AF_INET6, formatAddr } from '../lib/net.js';
@@ -13,6 +14,8 @@ import { defineTool } from '../lib/tool.js';
 import { hhmmss, u32 } from '../lib/tracer.js';
 
 type Side = 'client' | 'server';
+/** the PATH column: the row stays within 80 columns */
+const PATH_W = 25;
 
 interface Opts {
 	pid?: number;
@@ -66,7 +69,9 @@ export function splitMessages(text: string): Message[] {
 		out.push(m);
 		const end = rest.indexOf('\r\n\r\n');
 		if (end < 0) break;
-		const body = Number(m.headers['content-length'] ?? (m.kind === 'request' ? 0 : NaN));
+		// no body: requests without Content-Length, 1xx, 204 and 304 responses; other responses without it run to the close
+		const bodiless = m.kind === 'request' || m.status! < 200 || m.status === 204 || m.status === 304;
+		const body = Number(m.headers['content-length'] ?? (bodiless ? 0 : NaN));
 		if (!Number.isInteger(body) || m.headers['transfer-encoding']) break;
 		rest = rest.slice(end + 4 + body);
 	}
@@ -209,6 +214,7 @@ export default defineTool<Opts>({
 	],
 	validate(a) {
 		if (a.pid !== undefined && !(Number.isInteger(a.pid) && a.pid > 0)) throw usage(`--pid ${a.pid}: must be a positive PID`);
+		if (a.pid !== undefined && !existsSync(`/proc/${a.pid}`)) throw usage(`--pid ${a.pid}: no such process`);
 		if (a.port !== undefined) parsePorts(a.port);
 		if (!(a.minMs >= 0)) throw usage(`--min-ms ${a.minMs}: must be 0 or more milliseconds`);
 		if (a.status !== undefined) parseStatusFilter(a.status);
@@ -216,7 +222,7 @@ export default defineTool<Opts>({
 	},
 	async run(t, a) {
 		if (!t.tracefs)
-			throw usage('httptrace needs the syscall tracepoints, and tracefs could not be mounted', 'run as root in the initial mount namespace');
+			throw new ToolError('RUNTIME', 'httptrace needs the syscall tracepoints, and tracefs could not be mounted', 'run with CAP_SYS_ADMIN, or mount tracefs at /sys/kernel/tracing');
 		const ports = a.port !== undefined ? parsePorts(a.port) : undefined;
 		const statusOk = a.status !== undefined ? parseStatusFilter(a.status) : () => true;
 		const lo = t.open('httptrace', { layouts: { http_event: HTTP_EVENT_LAYOUT }, globals: { targ_pid: u32(a.pid ?? 0) } });
@@ -255,12 +261,12 @@ export default defineTool<Opts>({
 					...(tp ? { trace_id: tp.traceId, parent_span_id: tp.spanId } : {}),
 				});
 			if (!t.out.json) {
-				const p = path.length > 28 ? `${path.slice(0, 27)}~` : path;
-				t.out.line(`${hhmmss(t.clock.epochSeconds(x.endNs))} ${String(x.pid).padEnd(7)} ${x.comm.slice(0, 12).padEnd(12)} ${x.side === 'client' ? 'C' : 'S'} ${x.method.padEnd(6)} ${p.padEnd(28)} ${String(x.status).padEnd(6)} ${ms.toFixed(2).padStart(7)}`);
+				const p = path.length > PATH_W ? `${path.slice(0, PATH_W - 1)}~` : path;
+				t.out.line(`${hhmmss(t.clock.epochSeconds(x.endNs))} ${String(x.pid).padEnd(7)} ${x.comm.slice(0, 12).padEnd(12)} ${x.side === 'client' ? 'C' : 'S'} ${x.method.padEnd(7)} ${p.padEnd(PATH_W)} ${String(x.status).padEnd(6)} ${ms.toFixed(2).padStart(7)}`);
 			}
 		});
 		t.stream(lo, decodeHttpEvent, (e) => pairer.event(e));
-		if (!t.out.json) t.out.line(`${'TIME'.padEnd(8)} ${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} S ${'METHOD'} ${'PATH'.padEnd(28)} ${'STATUS'} ${'MS'.padStart(7)}`);
+		if (!t.out.json) t.out.line(`${'TIME'.padEnd(8)} ${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} S ${'METHOD'.padEnd(7)} ${'PATH'.padEnd(PATH_W)} ${'STATUS'} ${'MS'.padStart(7)}`);
 		t.out.info(`Tracing HTTP requests${a.pid !== undefined ? ` of PID ${a.pid}` : ''} (S: server side, C: client side)... Hit Ctrl-C to end.`);
 		await t.run();
 		if (a.verbose) t.out.info(`httptrace: ${pairer.unpaired} responses without their request (sent before tracing, or not seen)`);

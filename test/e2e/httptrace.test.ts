@@ -76,7 +76,8 @@ test('httptrace: both sides of each request over one keep-alive connection, with
 	const mk = marker('h');
 	let cpid = 0;
 	const run = await trace([], () => (cpid = curl(`/${mk}/a?ms=40`, `/${mk}/missing`, `/${mk}/b`)), (s) => rows(s).filter((r) => r.path.startsWith(`/${mk}/`)).length >= 6);
-	assert.match(run.stdout, /^TIME {5}PID {5}COMM {9}S METHOD PATH {25}STATUS {6}MS$/m);
+	assert.match(run.stdout, /^TIME {5}PID {5}COMM {9}S METHOD  PATH {22}STATUS {6}MS$/m);
+	assert.ok(run.stdout.split('\n').every((l) => l.length <= 80), 'within 80 columns');
 	const mine = rows(run.stdout).filter((r) => r.path.startsWith(`/${mk}/`));
 	const server_ = mine.filter((r) => r.side === 'S');
 	const client = mine.filter((r) => r.side === 'C');
@@ -168,7 +169,7 @@ test('httptrace filters: --status, --side, --port, -m, -p each match and miss', 
 });
 
 test('httptrace usage errors: one line, exit 2', () => {
-	for (const args of [['--status', '600'], ['--status', 'abc'], ['--side', 'both'], ['--port', '70000'], ['-m', '-5'], ['-p', '0']]) {
+	for (const args of [['--status', '600'], ['--status', 'abc'], ['--side', 'both'], ['--port', '70000'], ['-m', '-5'], ['-p', '0'], ['-p', '999999999']]) {
 		const r = runTool(['httptrace', ...args]);
 		assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
 		assert.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: ${r.stderr}`);

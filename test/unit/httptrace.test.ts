@@ -27,6 +27,8 @@ test('several messages in one buffer: pipelined requests, bodies skipped by Cont
 	// a response without Content-Length runs to the close
 	assert.equal(splitMessages('HTTP/1.0 200 OK\r\n\r\nHTTP/1.0 200 OK\r\n\r\n').length, 1);
 	assert.deepEqual(splitMessages('junk'), []);
+	// 1xx, 204 and 304 responses have no body: the next response follows at once
+	assert.deepEqual(splitMessages('HTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').map((m) => m.status), [304, 204, 200]);
 });
 
 test('traceparent, --status, --port, paths', () => {

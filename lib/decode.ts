@@ -71,3 +71,25 @@ export function forEachRecord(
 	}
 	return n;
 }
+
+/**
+ * The sum over CPUs of a per-CPU map value holding a struct of counters
+ * (each CPU's copy 8-aligned), decoded with its generated decoder; zeroes
+ * when the value is missing.
+ */
+export function sumPerCpuStruct<T extends Record<string, number>>(
+	v: Buffer | null,
+	size: number,
+	decode: (v: DataView, o: number, len: number) => T,
+	zero: T,
+): T {
+	const total = { ...zero };
+	if (!v) return total;
+	const slot = Math.ceil(size / 8) * 8;
+	const dv = new DataView(v.buffer, v.byteOffset, v.length);
+	for (let o = 0; o + size <= v.length; o += slot) {
+		const s = decode(dv, o, size);
+		for (const k of Object.keys(total) as (keyof T)[]) (total[k] as number) += s[k];
+	}
+	return total;
+}

@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { kernelBtf } from '../lib/btf.js';
+import { sumPerCpuStruct } from '../lib/decode.js';
 import { ToolError, usage } from '../lib/errors.js';
 import {
 	MEMLEAK_ALLOC_LAYOUT,
@@ -172,17 +173,7 @@ export function formatReport(time: string, top: number, stacks: StackInfo[], sor
 	return out;
 }
 
-function sumStats(v: Buffer | null): MemleakStats {
-	const total: MemleakStats = { allocs: 0, frees: 0, failed: 0, allocs_full: 0, replaced: 0, no_entry: 0, stack_errors: 0 };
-	if (!v) return total;
-	const slot = Math.ceil(MEMLEAK_STATS_SIZE / 8) * 8;
-	const dv = new DataView(v.buffer, v.byteOffset, v.length);
-	for (let o = 0; o + MEMLEAK_STATS_SIZE <= v.length; o += slot) {
-		const s = decodeMemleakStats(dv, o, MEMLEAK_STATS_SIZE);
-		for (const k of Object.keys(total) as (keyof MemleakStats)[]) total[k] += s[k];
-	}
-	return total;
-}
+const sumStats = (v: Buffer | null): MemleakStats => sumPerCpuStruct(v, MEMLEAK_STATS_SIZE, decodeMemleakStats, { allocs: 0, frees: 0, failed: 0, allocs_full: 0, replaced: 0, no_entry: 0, stack_errors: 0 });
 
 /** Start CMD through sh, stopped before it runs (kill -STOP $$); resolves with the stopped shell. */
 async function startStopped(cmd: string, toStderr: boolean): Promise<ChildProcess> {

@@ -5,6 +5,7 @@
 // short-lived processes still get symbols.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { sumPerCpuStruct } from '../lib/decode.js';
 import { ToolError, usage } from '../lib/errors.js';
 import { buildTree, formatOf, writeFlameGraph } from '../lib/flamegraph/index.js';
 import type { FlameFrame, FlameStack } from '../lib/flamegraph/index.js';
@@ -161,17 +162,7 @@ export function flameStack(s: ResolvedStack, o: FormatOptions): FlameStack {
 	return { frames, count: s.count };
 }
 
-function sumStats(v: Buffer | null): ProfileStats {
-	const total: ProfileStats = { samples: 0, stack_eexist: 0, stack_enomem: 0, stack_other: 0, counts_full: 0 };
-	if (!v) return total;
-	const slot = Math.ceil(PROFILE_STATS_SIZE / 8) * 8;
-	const dv = new DataView(v.buffer, v.byteOffset, v.length);
-	for (let o = 0; o + PROFILE_STATS_SIZE <= v.length; o += slot) {
-		const s = decodeProfileStats(dv, o, PROFILE_STATS_SIZE);
-		for (const k of Object.keys(total) as (keyof ProfileStats)[]) total[k] += s[k];
-	}
-	return total;
-}
+const sumStats = (v: Buffer | null): ProfileStats => sumPerCpuStruct(v, PROFILE_STATS_SIZE, decodeProfileStats, { samples: 0, stack_eexist: 0, stack_enomem: 0, stack_other: 0, counts_full: 0 });
 
 export default defineTool<Opts>({
 	name: 'profile',

@@ -29,7 +29,7 @@ import { tracepointExists } from '../lib/preflight.js';
 import { ProcessTracker, StackResolver, frameJson, frameWithModule, stackIdErr, trimTracingFrames } from '../lib/stacks.js';
 import type { Frame } from '../lib/stacks.js';
 import { withElfFile, readSymbols } from '../lib/symbolize/elf.js';
-import { readMaps } from '../lib/symbolize/procmaps.js';
+import { readMaps, procPath } from '../lib/symbolize/procmaps.js';
 import { checkIntervalCount, checkPositive, defineTool } from '../lib/tool.js';
 import { hhmmss, u32, u64, u8 } from '../lib/tracer.js';
 import type { LoadedObject, Tracer } from '../lib/tracer.js';
@@ -126,7 +126,7 @@ export function findObject(obj: string, pid: number | undefined, procRoot = '/pr
 	if (obj.includes('/')) return existsSync(obj) ? obj : undefined;
 	if (pid !== undefined) {
 		const hit = (readMaps(pid, procRoot) ?? []).find((m) => m.path.startsWith('/') && matchesObject(m.path, obj));
-		if (hit) return `${procRoot}/${pid}/root${hit.path}`;
+		if (hit) return procPath(pid, hit.path, procRoot);
 	}
 	let cache: Map<string, string>;
 	try {

@@ -10,6 +10,7 @@ import { MYSQL_LAYOUT, QUERY_EVENT_LAYOUT, WIRE_EVENT_LAYOUT, WIRE_KIND, decodeQ
 import type { WireEvent } from '../lib/gen/mysqlslow.js';
 import { tracepointExists } from '../lib/preflight.js';
 import { readSymbols, withElfFile } from '../lib/symbolize/elf.js';
+import { procPath } from '../lib/symbolize/procmaps.js';
 import { defineTool } from '../lib/tool.js';
 import { u32, u64 } from '../lib/tracer.js';
 import type { LoadedObject, Tracer } from '../lib/tracer.js';
@@ -202,7 +203,7 @@ function findServers(): { pid: number; exe: string }[] {
 		if (!/^\d+$/.test(d)) continue;
 		try {
 			const comm = readFileSync(`/proc/${d}/comm`, 'utf8').trim();
-			if (SERVER_NAMES.includes(comm)) out.push({ pid: Number(d), exe: `/proc/${d}/root${readlinkSync(`/proc/${d}/exe`)}` });
+			if (SERVER_NAMES.includes(comm)) out.push({ pid: Number(d), exe: procPath(Number(d), readlinkSync(`/proc/${d}/exe`)) });
 		} catch {
 			/* gone */
 		}
@@ -249,7 +250,7 @@ export default defineTool<Opts>({
 		if (a.pid !== undefined) {
 			let exe: string;
 			try {
-				exe = `/proc/${a.pid}/root${readlinkSync(`/proc/${a.pid}/exe`)}`;
+				exe = procPath(a.pid, readlinkSync(`/proc/${a.pid}/exe`));
 			} catch {
 				throw usage(`--pid ${a.pid}: no such process`);
 			}

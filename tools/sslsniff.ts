@@ -9,7 +9,7 @@ import { Columns } from '../lib/output.js';
 import { SSL_EVENT_LAYOUT, SSL_RW, decodeSslEvent } from '../lib/gen/sslsniff.js';
 import type { SslEvent } from '../lib/gen/sslsniff.js';
 import { readSymbols, withElfFile } from '../lib/symbolize/elf.js';
-import { readMaps } from '../lib/symbolize/procmaps.js';
+import { readMaps, procPath } from '../lib/symbolize/procmaps.js';
 import { defineTool } from '../lib/tool.js';
 import { u32, u8 } from '../lib/tracer.js';
 import type { LoadedObject } from '../lib/tracer.js';
@@ -67,6 +67,8 @@ export interface Target {
 	type: LibType;
 	path: string;
 	funcs: Set<string>;
+	/** found in another running process's executable (it may exit before the probes attach) */
+	scanned?: boolean;
 }
 
 /** --extra-lib TYPE:PATH */
@@ -132,7 +134,7 @@ function inspect(path: string): { types: LibType[]; funcs: Set<string> } | null 
 export function findTargets(types: LibType[], pid: number | undefined, extra: { type: LibType; path: string }[]): Target[] {
 	const out: Target[] = [];
 	const seen = new Set<string>();
-	const add = (path: string, only?: LibType) => {
+	const add = (path: string, only?: LibType, scanned = false) => {
 		let id: string;
 		try {
 			const st = statSync(path);
@@ -147,13 +149,13 @@ export function findTargets(types: LibType[], pid: number | undefined, extra: { 
 		if (!r) return seen.add(`${id}:none`), undefined;
 		for (const type of r.types.filter((t) => wanted.includes(t))) {
 			seen.add(`${id}:${type}`);
-			out.push({ type, path, funcs: r.funcs });
+			out.push({ type, path, funcs: r.funcs, scanned });
 		}
 	};
 	for (const e of extra) add(e.path, e.type);
 	if (pid !== undefined) {
 		// everything the process maps that holds one of the libraries: its own libssl, or a binary embedding it
-		for (const m of readMaps(pid) ?? []) if (m.path.startsWith('/')) add(`/proc/${pid}/root${m.path}`);
+		for (const m of readMaps(pid) ?? []) if (m.path.startsWith('/')) add(procPath(pid, m.path));
 		return out;
 	}
 	for (const t of types) {
@@ -175,7 +177,7 @@ export function findTargets(types: LibType[], pid: number | undefined, extra: { 
 			continue;
 		}
 		if (exe.endsWith(' (deleted)')) continue;
-		add(`/proc/${p}/root${exe}`);
+		add(procPath(Number(p), exe), undefined, true);
 	}
 	return out;
 }
@@ -258,9 +260,16 @@ export default defineTool<Opts>({
 		const probed: string[] = [];
 		for (const tg of targets) {
 			const fns = [...FUNCS[tg.type], ...(a.handshake && tg.type === 'openssl' ? [HANDSHAKE] : [])].filter(([f]) => tg.funcs.has(f));
-			for (const [f, enter, exit] of fns) {
-				lo.uprobe(enter, { path: tg.path, pid: a.pid, func: f });
-				lo.uprobe(exit, { path: tg.path, pid: a.pid, func: f, retprobe: true });
+			try {
+				for (const [f, enter, exit] of fns) {
+					lo.uprobe(enter, { path: tg.path, pid: a.pid, func: f });
+					lo.uprobe(exit, { path: tg.path, pid: a.pid, func: f, retprobe: true });
+				}
+			} catch (e) {
+				// a program seen in the scan that has exited since (a container's file, reached through its /proc root)
+				if (!tg.scanned) throw e;
+				if (a.verbose) t.out.info(`sslsniff: ${tg.path} not probed: ${(e as Error).message}`);
+				continue;
 			}
 			probed.push(`${basename(tg.path)} (${tg.type})`);
 		}

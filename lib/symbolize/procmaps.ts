@@ -3,7 +3,7 @@
 // file: file offset = addr - start + offset, then through the PT_LOAD segment
 // holding that offset: vaddr = off - p_offset + p_vaddr (works the same for
 // PIE, non-PIE and shared libraries).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { fileOffsetToVaddr } from './elf.js';
 import type { ElfInfo } from './elf.js';
 
@@ -70,4 +70,21 @@ export function addrToVaddr(m: Mapping, info: Pick<ElfInfo, 'segments'> & Partia
 /** True when the mapping is a file that may hold ELF code. */
 export function isFileMapping(m: Mapping): boolean {
 	return m.path.startsWith('/') && m.inode !== 0;
+}
+
+/**
+ * A file a process maps, as a path this process can open: the path itself
+ * when the process shares our root (it stays valid after the process
+ * exits), else through /proc/PID/root (a container's own file).
+ */
+export function procPath(pid: number, path: string, procRoot = '/proc'): string {
+	const root = `${procRoot}/${pid}/root`;
+	try {
+		const a = statSync(root);
+		const b = statSync('/');
+		if (a.dev === b.dev && a.ino === b.ino && procRoot === '/proc') return path;
+	} catch {
+		/* gone, or not ours to see: keep the /proc path */
+	}
+	return `${root}${path}`;
 }

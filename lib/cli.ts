@@ -183,9 +183,9 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 		spec.validate?.(argv);
 		if (common.otlp !== undefined && spec.needsKernel !== false) {
 			const { OtlpSink } = await import('./otlp.js');
-			otlp = await OtlpSink.create({ url: common.otlp, headers: common.otlpHeaders ?? [], tool: spec.name, version: version() });
+			otlp = await OtlpSink.create({ url: common.otlp, headers: common.otlpHeaders ?? [], tool: spec.name, version: version(), traces: spec.otlpTraces });
 			const sink = otlp;
-			tracer = new Tracer(spec.name, common, new Output({ json: common.json, sink: (r) => sink.emit(r) }));
+			tracer = new Tracer(spec.name, common, new Output({ json: common.json, sink: (r) => sink.emit(r), span: spec.otlpTraces ? (s) => sink.span(s) : undefined }));
 		} else tracer = new Tracer(spec.name, common);
 		if (spec.needsKernel !== false) tracer.preflight();
 		await spec.run(tracer, argv);

@@ -5,6 +5,7 @@
 // are counted and reported: never lost silently.
 import { hostname } from 'node:os';
 import { ToolError, usage } from './errors.js';
+import type { SpanRecord } from './output.js';
 
 export interface OtlpOptions {
 	/** collector base URL (http://host:4318) or full logs URL (.../v1/logs); '' = OTEL_* variables or the default */
@@ -13,6 +14,8 @@ export interface OtlpOptions {
 	headers: string[];
 	tool: string;
 	version: string;
+	/** the tool sends spans too (OTLP traces, to .../v1/traces) */
+	traces?: boolean;
 }
 
 type Primitive = string | number | boolean;
@@ -43,6 +46,11 @@ export function hrTime(sec: number): [number, number] {
 	return [s, Math.min(999_999_999, Math.round((sec - s) * 1e9))];
 }
 
+/** The traces endpoint beside a logs one: .../v1/logs becomes .../v1/traces. */
+export function tracesUrl(logs: string): string {
+	return logs.replace(/\/v1\/logs\/?$/, '/v1/traces');
+}
+
 /** The logs endpoint for --otlp URL: a base URL gets /v1/logs, a full one is kept. */
 export function logsUrl(url: string): string {
 	let u: URL;
@@ -66,10 +74,40 @@ export function parseHeaders(list: string[]): Record<string, string> {
 	return h;
 }
 
+type Exported = { code: number; error?: Error };
+interface Exporter<T> {
+	export(items: T[], done: (r: Exported) => void): void;
+	shutdown(): Promise<void>;
+	forceFlush?(): Promise<void>;
+}
+
+/** An exporter that counts what the collector accepted, and keeps the last error. */
+function counting<T>(inner: Exporter<T>, count: { delivered: number; lastError: string }): Exporter<T> {
+	return {
+		export(items, done) {
+			inner.export(items, (res) => {
+				if (res.code === 0) count.delivered += items.length;
+				else count.lastError = res.error?.message ?? 'export failed';
+				done(res);
+			});
+		},
+		shutdown: () => inner.shutdown(),
+		forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+	};
+}
+
+interface SpanPipeline {
+	provider: { shutdown(): Promise<void> };
+	emit(s: SpanRecord): void;
+	count: { emitted: number; delivered: number; lastError: string };
+	target: string;
+}
+
 export class OtlpSink {
 	emitted = 0;
 	delivered = 0;
 	private lastError = '';
+	private spans: SpanPipeline | undefined;
 
 	private constructor(
 		private readonly provider: { shutdown(): Promise<void> },
@@ -89,18 +127,22 @@ export class OtlpSink {
 		const exporter = new OTLPLogExporter({ ...(url ? { url } : {}), headers, timeoutMillis: 5000 });
 		let sink: OtlpSink | undefined;
 		// count what the collector accepted and what it did not
-		type Exporter = ConstructorParameters<typeof BatchLogRecordProcessor>[0]['exporter'];
-		const counting: Exporter = {
-			export(records, done) {
-				exporter.export(records, (res) => {
-					if (res.code === 0) sink!.delivered += records.length;
-					else sink!.lastError = res.error?.message ?? 'export failed';
-					done(res);
-				});
+		const logCount = {
+			get delivered() {
+				return sink!.delivered;
 			},
-			shutdown: () => exporter.shutdown(),
-			forceFlush: () => exporter.forceFlush(),
+			set delivered(n: number) {
+				sink!.delivered = n;
+			},
+			get lastError() {
+				return sink!.lastError;
+			},
+			set lastError(m: string) {
+				sink!.lastError = m;
+			},
 		};
+		type LogExporter = ConstructorParameters<typeof BatchLogRecordProcessor>[0]['exporter'];
+		const countingLogs = counting(exporter as unknown as Exporter<unknown>, logCount) as unknown as LogExporter;
 		const resource = resourceFromAttributes({
 			'service.name': 'ebpf-tools',
 			'service.version': o.version,
@@ -110,7 +152,7 @@ export class OtlpSink {
 		// a queue large enough for a storm between two exports; anything the
 		// processor still drops shows up as emitted but never delivered
 		const processor = new BatchLogRecordProcessor({
-			exporter: counting,
+			exporter: countingLogs,
 			maxQueueSize: 1 << 16,
 			maxExportBatchSize: 2048,
 			scheduledDelayMillis: 1000,
@@ -120,7 +162,13 @@ export class OtlpSink {
 		const logger = provider.getLogger('ebpf-tools', o.version);
 		const target = url ?? process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318';
 		sink = new OtlpSink(provider, logger as unknown as { emit(r: Record<string, unknown>): void }, target, o.tool);
+		if (o.traces) sink.spans = await spanPipeline(url ? tracesUrl(url) : undefined, headers, resource, o.version);
 		return sink;
+	}
+
+	/** A timed operation as a span (tools that declare traces). */
+	span(s: SpanRecord): void {
+		this.spans?.emit(s);
 	}
 
 	/** One record (what --json prints) as a log record; its time from ts or timestamp (Unix seconds). */
@@ -139,13 +187,49 @@ export class OtlpSink {
 
 	/** Export what is queued and stop; a ToolError when records did not reach the collector. */
 	async close(): Promise<ToolError | undefined> {
-		await this.provider.shutdown();
+		await Promise.all([this.provider.shutdown(), this.spans?.provider.shutdown()]);
 		const lost = this.emitted - this.delivered;
-		if (lost <= 0) return undefined;
-		return new ToolError(
-			'RUNTIME',
-			`OTLP: ${lost} of ${this.emitted} records not delivered to ${this.target}${this.lastError ? `: ${this.lastError}` : ''}`,
-			'start an OpenTelemetry collector with an OTLP/HTTP receiver there (usually port 4318)',
-		);
+		const sp = this.spans?.count;
+		const lostSpans = sp ? sp.emitted - sp.delivered : 0;
+		if (lost <= 0 && lostSpans <= 0) return undefined;
+		const what = [
+			lost > 0 ? `${lost} of ${this.emitted} records not delivered to ${this.target}${this.lastError ? `: ${this.lastError}` : ''}` : '',
+			lostSpans > 0 ? `${lostSpans} of ${sp!.emitted} spans not delivered to ${this.spans!.target}${sp!.lastError ? `: ${sp!.lastError}` : ''}` : '',
+		].filter(Boolean);
+		return new ToolError('RUNTIME', `OTLP: ${what.join('; ')}`, 'start an OpenTelemetry collector with an OTLP/HTTP receiver there (usually port 4318)');
 	}
+}
+
+/** The traces half of --otlp: spans with their own times and remote parents, every one recorded. */
+async function spanPipeline(url: string | undefined, headers: Record<string, string>, resource: unknown, version: string): Promise<SpanPipeline> {
+	const [{ OTLPTraceExporter }, { TracerProvider, BatchSpanProcessor, AlwaysOnSampler }, api] = await Promise.all([
+		import('@opentelemetry/exporter-trace-otlp-http'),
+		import('@opentelemetry/sdk-trace'),
+		import('@opentelemetry/api'),
+	]);
+	const count = { emitted: 0, delivered: 0, lastError: '' };
+	const exporter = counting(new OTLPTraceExporter({ ...(url ? { url } : {}), headers, timeoutMillis: 5000 }) as unknown as Exporter<unknown>, count);
+	const provider = new TracerProvider({
+		resource: resource as never,
+		// the tool observes: it records every operation, whatever the parent decided
+		sampler: new AlwaysOnSampler(),
+		spanProcessors: [new BatchSpanProcessor({ exporter: exporter as never, maxQueueSize: 1 << 16, maxExportBatchSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: 10000 })],
+	});
+	const tracer = provider.getTracer('ebpf-tools', version);
+	const kinds = { server: api.SpanKind.SERVER, client: api.SpanKind.CLIENT, internal: api.SpanKind.INTERNAL };
+	const target = url ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'}/v1/traces`;
+	return {
+		provider,
+		count,
+		target,
+		emit(s) {
+			const ctx = s.parent
+				? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: s.parent.traceId, spanId: s.parent.spanId, traceFlags: s.parent.sampled ? 1 : 0, isRemote: true })
+				: api.ROOT_CONTEXT;
+			const span = tracer.startSpan(s.name, { kind: kinds[s.kind], startTime: hrTime(s.startSec), attributes: s.attributes }, ctx);
+			if (s.error) span.setStatus({ code: api.SpanStatusCode.ERROR });
+			span.end(hrTime(s.endSec));
+			count.emitted++;
+		},
+	};
 }

@@ -58,10 +58,23 @@ export class Columns<E> {
 /** Lines joined into one write at most: a storm's batch must not become one huge string. */
 const FLUSH_LINES = 1024;
 
+/** A timed operation for OTLP traces: times in Unix seconds; parent from a W3C traceparent. */
+export interface SpanRecord {
+	name: string;
+	kind: 'server' | 'client' | 'internal';
+	startSec: number;
+	endSec: number;
+	attributes: Record<string, string | number | boolean>;
+	parent?: { traceId: string; spanId: string; sampled: boolean };
+	error?: boolean;
+}
+
 export interface OutputOptions {
 	json: boolean;
 	/** also hand every record (what --json prints) to this sink (--otlp) */
 	sink?: (record: Record<string, unknown>) => void;
+	/** tools that see timed operations (httptrace's requests) send them as spans here (--otlp) */
+	span?: (s: SpanRecord) => void;
 	stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
 	stderr?: NodeJS.WritableStream;
 }
@@ -72,6 +85,8 @@ export class Output {
 	/** tools build records: for stdout (--json) and/or the sink (--otlp) */
 	readonly records: boolean;
 	private readonly sink: ((record: Record<string, unknown>) => void) | undefined;
+	/** spans to the OTLP sink; undefined without --otlp */
+	readonly span: ((s: SpanRecord) => void) | undefined;
 	private pending: string[] = [];
 	private readonly out: NodeJS.WritableStream;
 	private readonly err: NodeJS.WritableStream;
@@ -83,6 +98,7 @@ export class Output {
 	constructor(opts: OutputOptions) {
 		this.json = opts.json;
 		this.sink = opts.sink;
+		this.span = opts.span;
 		this.records = opts.json || !!opts.sink;
 		this.out = opts.stdout ?? process.stdout;
 		this.err = opts.stderr ?? process.stderr;

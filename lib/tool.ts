@@ -19,6 +19,8 @@ export interface ToolSpec<T = Record<string, unknown>> {
 	epilogue?: string;
 	/** false for tools that load no BPF (converters): no privilege/BTF/tracefs preflight */
 	needsKernel?: boolean;
+	/** with --otlp, the tool also sends spans (OTLP traces) through t.out.span */
+	otlpTraces?: boolean;
 	/** checks on the parsed options, before the kernel is touched (throw usage()) */
 	validate?(args: Args<T>): void;
 	run(tracer: Tracer, args: Args<T>): Promise<void>;

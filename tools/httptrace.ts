@@ -197,6 +197,7 @@ export function pathOf(target: string): string {
 
 export default defineTool<Opts>({
 	name: 'httptrace',
+	otlpTraces: true,
 	description: 'Trace HTTP/1.x requests with their status and latency, client and server side, from the socket syscalls.',
 	options: {
 		pid: { alias: 'p', type: 'number', requiresArg: true, describe: 'trace this process only' },
@@ -260,6 +261,25 @@ export default defineTool<Opts>({
 					...(server ? { 'server.address': server.addr, 'server.port': server.port } : {}),
 					...(tp ? { trace_id: tp.traceId, parent_span_id: tp.spanId } : {}),
 				});
+			// --otlp: a span per exchange, child of the request's traceparent (server side: the caller's span)
+			t.out.span?.({
+				name: x.method,
+				kind: x.side,
+				startSec: t.clock.epochSeconds(x.startNs),
+				endSec: t.clock.epochSeconds(x.endNs),
+				attributes: {
+					'http.request.method': x.method,
+					'url.path': path,
+					...(path !== x.target ? { 'url.query': x.target.slice(x.target.indexOf('?') + 1) } : {}),
+					'http.response.status_code': x.status,
+					...(server ? { 'server.address': server.addr, 'server.port': server.port } : {}),
+					...(inet && x.side === 'server' ? { 'client.address': formatAddr(x.family, x.raddr), 'client.port': x.rport } : {}),
+					'process.pid': x.pid,
+					'process.executable.name': x.comm,
+				},
+				parent: tp,
+				error: x.side === 'server' ? x.status >= 500 : x.status >= 400,
+			});
 			if (!t.out.json) {
 				const p = path.length > PATH_W ? `${path.slice(0, PATH_W - 1)}~` : path;
 				t.out.line(`${hhmmss(t.clock.epochSeconds(x.endNs))} ${String(x.pid).padEnd(7)} ${x.comm.slice(0, 12).padEnd(12)} ${x.side === 'client' ? 'C' : 'S'} ${x.method.padEnd(7)} ${p.padEnd(PATH_W)} ${String(x.status).padEnd(6)} ${ms.toFixed(2).padStart(7)}`);

@@ -3,7 +3,7 @@
 // with their members as attributes, while stdout keeps the text output; an
 // unreachable collector is a one-line runtime error, never a silent loss.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +31,19 @@ const plain = (v: KeyValue['value']): unknown =>
 	v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.doubleValue ?? v.boolValue ?? v.arrayValue?.values.map(plain);
 const toMap = (kvs: KeyValue[] = []) => Object.fromEntries(kvs.map((kv) => [kv.key, plain(kv.value)]));
 
+interface Span {
+	traceId: string;
+	spanId: string;
+	parentSpanId?: string;
+	name: string;
+	kind: number;
+	startTimeUnixNano: string;
+	endTimeUnixNano: string;
+	attributes: KeyValue[];
+	status?: { code?: number };
+}
+const spans: { resource: Record<string, unknown>; span: Span; attrs: Record<string, unknown> }[] = [];
+
 const received: Received[] = [];
 const paths: string[] = [];
 const server = createServer((req, res) => {
@@ -38,6 +51,13 @@ const server = createServer((req, res) => {
 	req.on('data', (d) => (body += d));
 	req.on('end', () => {
 		paths.push(req.url ?? '');
+		if (req.url === '/v1/traces') {
+			const t = JSON.parse(body) as { resourceSpans: { resource: { attributes: KeyValue[] }; scopeSpans: { spans: Span[] }[] }[] };
+			for (const rs of t.resourceSpans)
+				for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ resource: toMap(rs.resource.attributes), span, attrs: toMap(span.attributes) });
+			res.writeHead(200, { 'content-type': 'application/json' });
+			return res.end('{}');
+		}
 		const msg = JSON.parse(body) as { resourceLogs: { resource: { attributes: KeyValue[] }; scopeLogs: { logRecords: LogRecord[] }[] }[] };
 		for (const rl of msg.resourceLogs)
 			for (const sl of rl.scopeLogs)
@@ -133,6 +153,43 @@ test('tcpconnect -c --otlp: the per-flow counts printed at the end reach the col
 	} finally {
 		target.close();
 	}
+});
+
+test('httptrace --otlp: each exchange is a span of its side, child of the request\'s traceparent, with its own times', async (t) => {
+	if (!requireRoot(t)) return;
+	const web = spawn(process.execPath, ['-e', `const s = require('node:http').createServer((q, r) => setTimeout(() => { r.statusCode = q.url.includes('fail') ? 503 : 200; r.end('x'); }, 20)); s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+	t.after(() => web.kill('SIGKILL'));
+	const port = await new Promise<number>((res) => web.stdout!.setEncoding('utf8').once('data', (d: string) => res(Number(d.trim()))));
+	const mk = marker('otlph');
+	const run = startTool(['httptrace', `--otlp=${url}`, '--port', String(port)]);
+	await run.attached();
+	// not spawnSync: the receiver runs in this event loop
+	await new Promise<void>((res, rej) => {
+		const c = spawn('curl', ['-s', '-o', '/dev/null', '-H', 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+			`http://127.0.0.1:${port}/${mk}/ok?x=1`, `http://127.0.0.1:${port}/${mk}/fail`]);
+		c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`curl ${code}`))));
+	});
+	await run.waitFor((s) => (s.match(new RegExp(`/${mk}/`, 'g')) ?? []).length >= 4);
+	const r = await run.stop();
+	assert.equal(r.code, 0, r.stderr);
+	const mine = spans.filter((x) => String(x.attrs['url.path']).startsWith(`/${mk}/`));
+	assert.equal(mine.length, 4, JSON.stringify(spans.slice(-4)));
+	for (const x of mine) {
+		assert.equal(x.span.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+		assert.equal(x.span.parentSpanId, '00f067aa0ba902b7');
+		assert.equal(x.span.name, 'GET');
+		assert.equal(x.resource['service.name'], 'ebpf-tools');
+		assert.equal(x.attrs['server.port'], port);
+		const ms = Number(BigInt(x.span.endTimeUnixNano) - BigInt(x.span.startTimeUnixNano)) / 1e6;
+		assert.ok(ms >= 20 && ms < 5000, `${ms} ms`);
+		assert.ok(Math.abs(Number(BigInt(x.span.endTimeUnixNano) / 1_000_000n) - Date.now()) < 60_000);
+	}
+	// SERVER = 2, CLIENT = 3; ERROR = 2 for a 503
+	const kinds = mine.map((x) => [x.attrs['url.path'], x.span.kind, x.attrs['http.response.status_code'], x.span.status?.code ?? 0]).sort();
+	assert.deepEqual(kinds, [[`/${mk}/fail`, 2, 503, 2], [`/${mk}/fail`, 3, 503, 2], [`/${mk}/ok`, 2, 200, 0], [`/${mk}/ok`, 3, 200, 0]]);
+	assert.equal(mine.find((x) => x.span.kind === 2 && x.attrs['url.path'] === `/${mk}/ok`)!.attrs['url.query'], 'x=1');
+	// the same exchanges also went out as log records (what --json prints)
+	assert.equal(received.filter((x) => String(x.attrs['url.path']).startsWith(`/${mk}/`)).length, 4);
 });
 
 test('--otlp to a port nobody listens on: one line, exit 1, the count of records not delivered', async (t) => {

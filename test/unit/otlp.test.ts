@@ -2,7 +2,7 @@
 // and how URLs and headers are checked (usage errors, exit code 2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hrTime, logsUrl, parseHeaders, toAttributes } from '../../lib/otlp.js';
+import { hrTime, logsUrl, parseHeaders, toAttributes, tracesUrl } from '../../lib/otlp.js';
 import { ToolError } from '../../lib/errors.js';
 
 test('records become attributes: primitives kept, nested objects dotted, object arrays as JSON, nulls left out', () => {
@@ -35,4 +35,9 @@ test('--otlp-header KEY=VALUE; the value may hold = and spaces', () => {
 	assert.deepEqual(parseHeaders(['authorization=Bearer a=b', ' x-y = 1 ']), { authorization: 'Bearer a=b', 'x-y': '1' });
 	assert.throws(() => parseHeaders(['novalue']), (e: unknown) => e instanceof ToolError && e.exitCode === 2);
 	assert.throws(() => parseHeaders(['=v']), (e: unknown) => e instanceof ToolError && e.exitCode === 2);
+});
+
+test('spans go beside the logs: .../v1/logs becomes .../v1/traces', () => {
+	assert.equal(tracesUrl('http://c:4318/v1/logs'), 'http://c:4318/v1/traces');
+	assert.equal(tracesUrl(logsUrl('https://c/otlp')), 'https://c/otlp/v1/traces');
 });

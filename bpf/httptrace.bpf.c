@@ -19,6 +19,9 @@
 #define S_IFSOCK	0140000
 
 const volatile __u32 targ_pid = 0;
+/* syscall numbers for the raw fallback (tp_btf sys_enter/sys_exit), set by user space */
+const volatile long nr_read = -1, nr_readv = -1, nr_recvfrom = -1, nr_recvmsg = -1;
+const volatile long nr_write = -1, nr_writev = -1, nr_sendto = -1, nr_sendmsg = -1, nr_close = -1;
 
 struct pending {
 	__u64 buf;	/* the buffer, or the first iovec's base */
@@ -295,11 +298,10 @@ int tp_sendmsg(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int tp_close(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int on_close(void *ctx, long fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)ctx->args[0];
+	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
 	struct http_event *e;
 
 	if (!bpf_map_lookup_elem(&http_fds, &key))
@@ -311,12 +313,71 @@ int tp_close(struct trace_event_raw_sys_enter *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	e->fd = ctx->args[0];
+	e->fd = fd;
 	e->len = 0;
 	e->captured = 0;
 	e->dir = DIR_CLOSE;
 	emit(ctx, e, offsetof(struct http_event, data));
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int tp_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_close(ctx, ctx->args[0]);
+}
+
+/*
+ * Fallback when tracefs is unavailable: the raw syscall tracepoints (BTF
+ * typed), every syscall, picked by number. A thread's next sys_exit after a
+ * read's entry is that read's.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
+{
+	long fd;
+	__u64 a2, a3, a4;
+	struct iovec v;
+
+	if (id != nr_read && id != nr_recvfrom && id != nr_readv && id != nr_recvmsg && id != nr_write && id != nr_sendto &&
+	    id != nr_writev && id != nr_sendmsg && id != nr_close)
+		return 0;
+	if (!target())
+		return 0;
+	fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	a2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	a3 = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	if (id == nr_close)
+		return on_close(ctx, fd);
+	if (id == nr_read)
+		return read_enter(fd, (const void *)a2, ~0ULL);
+	if (id == nr_recvfrom) {
+		a4 = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		if (a4 & MSG_PEEK)
+			return 0;
+		return read_enter(fd, (const void *)a2, ~0ULL);
+	}
+	if (id == nr_readv) {
+		v = first_iov((const void *)a2);
+		return read_enter(fd, v.iov_base, v.iov_len);
+	}
+	if (id == nr_recvmsg) {
+		v = msg_iov((const struct user_msghdr *)a2);
+		return read_enter(fd, v.iov_base, v.iov_len);
+	}
+	if (id == nr_write || id == nr_sendto) {
+		message(ctx, DIR_WRITE, fd, a3, (const void *)a2, ~0ULL);
+		return 0;
+	}
+	v = id == nr_writev ? first_iov((const void *)a2) : msg_iov((const struct user_msghdr *)a2);
+	message(ctx, DIR_WRITE, fd, v.iov_len, v.iov_base, ~0ULL);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	return read_exit(ctx, ret);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -11,9 +11,14 @@ import type { HttpEvent } from '../lib/gen/httptrace.js';
 import { AF_INET, AF_INET6, formatAddr } from '../lib/net.js';
 import { tracepointExists } from '../lib/preflight.js';
 import { defineTool } from '../lib/tool.js';
-import { hhmmss, u32 } from '../lib/tracer.js';
+import { hhmmss, s64, u32 } from '../lib/tracer.js';
 
 type Side = 'client' | 'server';
+/** Syscall numbers for the raw fallback. */
+const SYSCALLS: Record<string, Record<string, number>> = {
+	x64: { read: 0, write: 1, close: 3, readv: 19, writev: 20, sendto: 44, recvfrom: 45, sendmsg: 46, recvmsg: 47 },
+	arm64: { close: 57, read: 63, write: 64, readv: 65, writev: 66, sendto: 206, recvfrom: 207, sendmsg: 211, recvmsg: 212 },
+};
 /** the PATH column: the row stays within 80 columns */
 const PATH_W = 25;
 
@@ -222,18 +227,27 @@ export default defineTool<Opts>({
 		if (a.side !== undefined && a.side !== 'client' && a.side !== 'server') throw usage(`--side ${a.side}: must be client or server`);
 	},
 	async run(t, a) {
-		if (!t.tracefs)
-			throw new ToolError('RUNTIME', 'httptrace needs the syscall tracepoints, and tracefs could not be mounted', 'run with CAP_SYS_ADMIN, or mount tracefs at /sys/kernel/tracing');
 		const ports = a.port !== undefined ? parsePorts(a.port) : undefined;
 		const statusOk = a.status !== undefined ? parseStatusFilter(a.status) : () => true;
-		const lo = t.open('httptrace', { layouts: { http_event: HTTP_EVENT_LAYOUT }, globals: { targ_pid: u32(a.pid ?? 0) } });
 		const calls: [string, string][] = [
 			['sys_enter_read', 'tp_read_enter'], ['sys_exit_read', 'tp_read_exit'], ['sys_enter_recvfrom', 'tp_recvfrom_enter'], ['sys_exit_recvfrom', 'tp_recvfrom_exit'],
 			['sys_enter_readv', 'tp_readv_enter'], ['sys_exit_readv', 'tp_readv_exit'], ['sys_enter_recvmsg', 'tp_recvmsg_enter'], ['sys_exit_recvmsg', 'tp_recvmsg_exit'],
 			['sys_enter_write', 'tp_write'], ['sys_enter_sendto', 'tp_sendto'], ['sys_enter_writev', 'tp_writev'], ['sys_enter_sendmsg', 'tp_sendmsg'],
 			['sys_enter_close', 'tp_close'],
 		];
-		for (const [name, prog] of calls) if (tracepointExists('syscalls', name)) lo.tracepoint(prog, 'syscalls', name);
+		// classic syscall tracepoints, or without tracefs the raw ones (every syscall, picked by number)
+		const raw = !t.tracefs;
+		const nr = SYSCALLS[process.arch];
+		if (raw && !nr) throw new ToolError('RUNTIME', `tracefs could not be mounted, and the syscall numbers of ${process.arch} are not known here`, 'mount tracefs at /sys/kernel/tracing');
+		const autoload: Record<string, boolean> = { raw_sys_enter: raw, raw_sys_exit: raw };
+		for (const [, prog] of calls) autoload[prog] = !raw;
+		const globals: Record<string, Buffer> = { targ_pid: u32(a.pid ?? 0) };
+		if (raw) for (const [k, v] of Object.entries(nr)) globals[`nr_${k}`] = s64(v);
+		const lo = t.open('httptrace', { layouts: { http_event: HTTP_EVENT_LAYOUT }, globals, autoload });
+		if (raw) {
+			lo.attach('raw_sys_enter');
+			lo.attach('raw_sys_exit');
+		} else for (const [name, prog] of calls) if (tracepointExists('syscalls', name)) lo.tracepoint(prog, 'syscalls', name);
 
 		const self = process.pid;
 		const pairer = new Pairer((x) => {
@@ -287,7 +301,7 @@ export default defineTool<Opts>({
 		});
 		t.stream(lo, decodeHttpEvent, (e) => pairer.event(e));
 		if (!t.out.json) t.out.line(`${'TIME'.padEnd(8)} ${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} S ${'METHOD'.padEnd(7)} ${'PATH'.padEnd(PATH_W)} ${'STATUS'} ${'MS'.padStart(7)}`);
-		t.out.info(`Tracing HTTP requests${a.pid !== undefined ? ` of PID ${a.pid}` : ''} (S: server side, C: client side)... Hit Ctrl-C to end.`);
+		t.out.info(`Tracing HTTP requests${a.pid !== undefined ? ` of PID ${a.pid}` : ''}${raw ? ' (raw syscall tracepoints: no tracefs)' : ''} (S: server side, C: client side)... Hit Ctrl-C to end.`);
 		await t.run();
 		if (a.verbose) t.out.info(`httptrace: ${pairer.unpaired} responses without their request (sent before tracing, or not seen)`);
 	},

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import { marker, ndjson, requireRoot, runTool, sleep, startTool } from './helpers.js';
+import { marker, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs } from './helpers.js';
 import type { ToolRun } from './helpers.js';
 
 let server: ChildProcess | undefined;
@@ -166,6 +166,21 @@ test('httptrace filters: --status, --side, --port, -m, -p each match and miss', 
 	await sleep(300);
 	const r = await none.stop();
 	assert.equal(rows(r.stdout).filter((x) => x.path.startsWith(`/${mk}/`)).length, 0, r.stdout);
+});
+
+test('httptrace without tracefs and no CAP_SYS_ADMIN to mount it: the raw syscall tracepoints give the same exchanges', async (t) => {
+	if (!requireRoot(t)) return;
+	const mk = marker('hr');
+	const caps = '-all,+bpf,+perfmon';
+	const run = startTool(['httptrace', '--port', String(port)], { wrap: withoutTracefs('setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`) });
+	await run.attached();
+	assert.match(run.stderr, /raw syscall tracepoints/);
+	const cpid = curl(`/${mk}/a?ms=25`, `/${mk}/missing`);
+	await run.waitFor((s) => rows(s).filter((r) => r.path.startsWith(`/${mk}/`)).length >= 4);
+	const r = await run.stop();
+	assert.equal(r.code, 0, r.stderr);
+	const mine = rows(r.stdout).filter((x) => x.path.startsWith(`/${mk}/`)).map((x) => [x.side, x.path, x.status, x.pid]).sort();
+	assert.deepEqual(mine, [['C', `/${mk}/a`, 200, cpid], ['C', `/${mk}/missing`, 404, cpid], ['S', `/${mk}/a`, 200, server!.pid], ['S', `/${mk}/missing`, 404, server!.pid]].sort());
 });
 
 test('httptrace usage errors: one line, exit 2', () => {

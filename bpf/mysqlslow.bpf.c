@@ -17,6 +17,8 @@
 
 const volatile __u32 targ_pid = 0;
 const volatile __u64 min_ns = 1000000;
+/* syscall numbers for the wire mode's raw fallback (tp_btf sys_enter/sys_exit), set by user space */
+const volatile long nr_read = -1, nr_recvfrom = -1, nr_write = -1, nr_sendto = -1, nr_writev = -1, nr_close = -1;
 
 struct start {
 	__u64 ts_ns;
@@ -269,6 +271,43 @@ int tp_close(struct trace_event_raw_sys_enter *ctx)
 	if (target())
 		wire_emit(ctx, WIRE_CLOSE, ctx->args[0], 0, 0);
 	return 0;
+}
+
+/* Wire mode without tracefs: the raw syscall tracepoints, picked by number. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
+{
+	long fd;
+	__u64 buf, len;
+
+	if (id != nr_read && id != nr_recvfrom && id != nr_write && id != nr_sendto && id != nr_writev && id != nr_close)
+		return 0;
+	if (!target())
+		return 0;
+	fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	len = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	if (id == nr_read || id == nr_recvfrom)
+		return rx_enter(fd, (const void *)buf);
+	if (id == nr_close) {
+		wire_emit(ctx, WIRE_CLOSE, fd, 0, 0);
+		return 0;
+	}
+	if (id == nr_writev) {
+		struct iovec iov = {};
+
+		bpf_probe_read_user(&iov, sizeof(iov), (const void *)buf);
+		buf = (__u64)iov.iov_base;
+		len = iov.iov_len;
+	}
+	wire_emit(ctx, WIRE_TX, fd, len < 16 ? len : 16, (const void *)buf);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	return rx_exit(ctx, ret);
 }
 
 char LICENSE[] SEC("license") = "GPL";

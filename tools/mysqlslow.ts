@@ -12,10 +12,15 @@ import { tracepointExists } from '../lib/preflight.js';
 import { readSymbols, withElfFile } from '../lib/symbolize/elf.js';
 import { procPath } from '../lib/symbolize/procmaps.js';
 import { defineTool } from '../lib/tool.js';
-import { u32, u64 } from '../lib/tracer.js';
+import { s64, u32, u64 } from '../lib/tracer.js';
 import type { LoadedObject, Tracer } from '../lib/tracer.js';
 
 type Mode = 'usdt' | 'uprobe' | 'wire';
+/** Syscall numbers for the wire mode's raw fallback (no tracefs). */
+const SYSCALLS: Record<string, Record<string, number>> = {
+	x64: { read: 0, write: 1, close: 3, writev: 20, sendto: 44, recvfrom: 45 },
+	arm64: { close: 57, read: 63, write: 64, writev: 66, sendto: 206, recvfrom: 207 },
+};
 const MODES: Mode[] = ['usdt', 'uprobe', 'wire'];
 const SERVER_NAMES = ['mysqld', 'mariadbd'];
 
@@ -270,10 +275,14 @@ export default defineTool<Opts>({
 
 		// uprobe mode: each binary's dispatch_command, whose mangled name gives its argument layout
 		const syms = new Map(exes.map((e) => [e, dispatchSymbol(e)]));
+		const nr = SYSCALLS[process.arch];
+		const rawWire = !t.tracefs && !!nr;
 		const lo = t.open('mysqlslow', {
+			autoload: { raw_sys_enter: rawWire, raw_sys_exit: rawWire },
 			layouts: { query_event: QUERY_EVENT_LAYOUT, wire_event: WIRE_EVENT_LAYOUT },
 			// one server (or -p): its pid filters every mode in the kernel; the wire mode needs it
-			globals: { targ_pid: u32(a.pid ?? (a.exe === undefined && servers.length === 1 ? servers[0].pid : 0)), min_ns: u64(minNs) },
+			globals: { targ_pid: u32(a.pid ?? (a.exe === undefined && servers.length === 1 ? servers[0].pid : 0)), min_ns: u64(minNs),
+				...(rawWire ? Object.fromEntries(Object.entries(nr).map(([k, v]) => [`nr_${k}`, s64(v)])) : {}) },
 		});
 
 		const mode = attach(t, lo, forced, exes, syms, a.pid, servers);
@@ -371,7 +380,12 @@ function attach(t: Tracer, lo: LoadedObject, forced: Mode | undefined, exes: str
 	const wirePid = pid ?? (servers.length === 1 && servers[0].pid ? servers[0].pid : undefined);
 	if (wirePid === undefined)
 		throw new ToolError('RUNTIME', `${why.join(', ')}; the wire mode traces one process`, 'give -p PID');
-	if (!t.tracefs) throw new ToolError('RUNTIME', 'the wire mode needs the syscall tracepoints, and tracefs could not be mounted', 'run as root in the initial mount namespace');
+	if (!t.tracefs) {
+		// the raw syscall tracepoints: every syscall, picked by number (set at load)
+		lo.attach('raw_sys_enter');
+		lo.attach('raw_sys_exit');
+		return 'wire';
+	}
 	for (const [name, prog] of [
 		['sys_enter_recvfrom', 'tp_recvfrom_enter'], ['sys_exit_recvfrom', 'tp_recvfrom_exit'], ['sys_enter_read', 'tp_read_enter'], ['sys_exit_read', 'tp_read_exit'],
 		['sys_enter_sendto', 'tp_sendto'], ['sys_enter_write', 'tp_write'], ['sys_enter_writev', 'tp_writev'], ['sys_enter_close', 'tp_close'],

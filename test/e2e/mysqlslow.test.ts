@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { compileC, marker, ndjson, requireRoot, runTool, sleep, startTool } from './helpers.js';
+import { compileC, marker, ndjson, requireRoot, runTool, sleep, startTool, withoutTracefs } from './helpers.js';
 
 let dir = '';
 let server: ChildProcess | undefined;
@@ -158,6 +158,21 @@ test('mysqlslow --mode wire: error codes, prepared statements by their text, -s 
 	assert.match(sum, /^COUNT +TOTAL\(ms\) +AVG\(ms\) +MAX\(ms\) +QUERY$/m);
 	assert.match(sum, new RegExp(`^ +3 +[\\d.]+ +[\\d.]+ +[\\d.]+ +select \\? as ${mk}$`, 'm'));
 	assert.match(sum, new RegExp(`^ +2 +[\\d.]+ +[\\d.]+ +[\\d.]+ +select sleep\\(\\?\\) as ${mk}_p$`, 'm'));
+});
+
+test('mysqlslow --mode wire without tracefs and no CAP_SYS_ADMIN: the raw syscall tracepoints give the same queries', async (t) => {
+	if (!requireRoot(t)) return;
+	const mk = marker('myr');
+	const caps = '-all,+bpf,+perfmon,+sys_ptrace,+dac_read_search';
+	const run = startTool(['mysqlslow', '--mode', 'wire', '-p', String(serverPid), '-m', '0', '--json'],
+		{ wrap: withoutTracefs('setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`) });
+	await run.attached();
+	sql(`select 11 as ${mk}; select * from mysql.${mk}_none`);
+	await run.waitFor((s) => s.includes(`${mk}_none`));
+	const r = await run.stop();
+	assert.equal(r.code, 0, r.stderr);
+	const recs = ndjson<Record<string, any>>(r.stdout).filter((x) => String(x.query).includes(mk));
+	assert.deepEqual(recs.map((x) => [x.query, x.error]), [[`select 11 as ${mk}`, undefined], [`select * from mysql.${mk}_none`, 1146]]);
 });
 
 test('mysqlslow --mode usdt: mysql:query__start/done probes of a program that has them; -p matches or not', async (t) => {

@@ -11,6 +11,7 @@
  */
 #include "common.bpf.h"
 #include "httptrace.h"
+#include "sock_reads.bpf.h"
 
 #define AF_UNIX		1
 #define AF_INET		2
@@ -23,19 +24,6 @@ const volatile __u32 targ_pid = 0;
 const volatile long nr_read = -1, nr_readv = -1, nr_recvfrom = -1, nr_recvmsg = -1;
 const volatile long nr_write = -1, nr_writev = -1, nr_sendto = -1, nr_sendmsg = -1, nr_close = -1;
 
-struct pending {
-	__u64 buf;	/* the buffer, or the first iovec's base */
-	__u64 cap;	/* the first iovec's length (readv, recvmsg) */
-	__s32 fd;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pending);
-} reads SEC(".maps");
 
 /* descriptors that carried HTTP, so that their close is reported: (pid << 32 | fd) */
 struct {
@@ -154,44 +142,18 @@ static __always_inline void message(void *ctx, __u8 dir, int fd, __u64 len, cons
 
 static __always_inline int read_enter(long fd, const void *buf, __u64 cap)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending p = { .buf = (__u64)buf, .cap = cap, .fd = fd };
-
-	if (!target())
-		return 0;
-	bpf_map_update_elem(&reads, &tid, &p, BPF_ANY);
+	if (target())
+		read_keep(fd, buf, cap);
 	return 0;
 }
 
 static __always_inline int read_exit(void *ctx, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&reads, &tid);
-	struct pending r;
+	struct pending_read r;
 
-	if (!p)
-		return 0;
-	r = *p;
-	bpf_map_delete_elem(&reads, &tid);
-	if (ret > 0)
+	if (read_take(&r) && ret > 0)
 		message(ctx, DIR_READ, r.fd, ret, (const void *)r.buf, r.cap);
 	return 0;
-}
-
-static __always_inline struct iovec first_iov(const void *iov)
-{
-	struct iovec v = {};
-
-	bpf_probe_read_user(&v, sizeof(v), iov);
-	return v;
-}
-
-static __always_inline struct iovec msg_iov(const struct user_msghdr *msg)
-{
-	struct iovec *iov = NULL;
-
-	bpf_probe_read_user(&iov, sizeof(iov), &msg->msg_iov);
-	return first_iov(iov);
 }
 
 SEC("tracepoint/syscalls/sys_enter_read")

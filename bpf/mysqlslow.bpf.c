@@ -12,6 +12,7 @@
 #include "common.bpf.h"
 #include <bpf/usdt.bpf.h>
 #include "mysqlslow.h"
+#include "sock_reads.bpf.h"
 
 #define COM_QUERY	3
 
@@ -145,27 +146,11 @@ int dispatch_exit(struct pt_regs *ctx)
 
 /* ---- wire mode ---- */
 
-struct pending_rx {
-	__u64 buf;
-	__s32 fd;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct pending_rx);
-} reads SEC(".maps");
 
 static __always_inline int rx_enter(long fd, const void *buf)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_rx p = { .buf = (__u64)buf, .fd = fd };
-
-	if (!target())
-		return 0;
-	bpf_map_update_elem(&reads, &tid, &p, BPF_ANY);
+	if (target())
+		read_keep(fd, buf, ~0ULL);
 	return 0;
 }
 
@@ -198,15 +183,9 @@ static __always_inline void wire_emit(void *ctx, __u8 kind, long fd, long len, c
 
 static __always_inline int rx_exit(void *ctx, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_rx *p = bpf_map_lookup_elem(&reads, &tid);
-	struct pending_rx r;
+	struct pending_read r;
 
-	if (!p)
-		return 0;
-	r = *p;
-	bpf_map_delete_elem(&reads, &tid);
-	if (ret > 0)
+	if (read_take(&r) && ret > 0)
 		wire_emit(ctx, WIRE_RX, r.fd, ret, (const void *)r.buf);
 	return 0;
 }
@@ -256,11 +235,11 @@ int tp_write(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_writev")
 int tp_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	struct iovec iov = {};
+	struct iovec iov;
 
 	if (!target())
 		return 0;
-	bpf_probe_read_user(&iov, sizeof(iov), (const void *)ctx->args[1]);
+	iov = first_iov((const void *)ctx->args[1]);
 	wire_emit(ctx, WIRE_TX, ctx->args[0], iov.iov_len < 16 ? iov.iov_len : 16, iov.iov_base);
 	return 0;
 }
@@ -294,9 +273,8 @@ int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	}
 	if (id == nr_writev) {
-		struct iovec iov = {};
+		struct iovec iov = first_iov((const void *)buf);
 
-		bpf_probe_read_user(&iov, sizeof(iov), (const void *)buf);
 		buf = (__u64)iov.iov_base;
 		len = iov.iov_len;
 	}

@@ -84,8 +84,8 @@ test('httptrace: both sides of each request over one keep-alive connection, with
 	assert.deepEqual(server_.map((r) => [r.path, r.status, r.pid, r.comm, r.method]), [
 		[`/${mk}/a`, 200, server!.pid, 'node', 'GET'], [`/${mk}/missing`, 404, server!.pid, 'node', 'GET'], [`/${mk}/b`, 200, server!.pid, 'node', 'GET']]);
 	assert.deepEqual(client.map((r) => [r.path, r.status, r.pid, r.comm]), [[`/${mk}/a`, 200, cpid, 'curl'], [`/${mk}/missing`, 404, cpid, 'curl'], [`/${mk}/b`, 200, cpid, 'curl']]);
-	// the 40 ms the server waited, on both sides; the client's includes the server's
-	assert.ok(server_[0].ms >= 40 && client[0].ms >= server_[0].ms, JSON.stringify(mine));
+	// the 40 ms the server waited (its timer may fire up to 1 ms early against the read), on both sides
+	assert.ok(server_[0].ms >= 39 && client[0].ms >= server_[0].ms, JSON.stringify(mine));
 	assert.ok(server_[0].ms < 2000);
 });
 
@@ -108,7 +108,7 @@ test('httptrace: pipelined requests (two in one write) pair in order on both sid
 	const srv = recs.filter((r) => r.side === 'server');
 	assert.deepEqual(srv.map((r) => r['url.path']), [`/${mk}/one`, `/${mk}/two`]);
 	// the second waited behind the first (HTTP/1.1 answers in order)
-	assert.ok(srv[0].duration_ms >= 30, JSON.stringify(srv));
+	assert.ok(srv[0].duration_ms >= 29, JSON.stringify(srv));
 	const cli = recs.filter((r) => r.side === 'client');
 	assert.deepEqual(cli.map((r) => [r['url.path'], r.pid]), [[`/${mk}/one`, process.pid], [`/${mk}/two`, process.pid]]);
 });
@@ -131,7 +131,7 @@ test('httptrace --json: OpenTelemetry attribute names, server address, tracepare
 	assert.equal(r['http.request.header.host'], `127.0.0.1:${port}`);
 	assert.equal(r.trace_id, '0af7651916cd43dd8448eb211c80319c');
 	assert.equal(r.parent_span_id, 'b7ad6b7169203331');
-	assert.ok(r.duration_ms >= 5 && r.ts > 1e9);
+	assert.ok(r.duration_ms >= 4 && r.ts > 1e9);
 });
 
 test('httptrace filters: --status, --side, --port, -m, -p each match and miss', async (t) => {

@@ -24,6 +24,7 @@ export const COMMON_OPTIONS: Record<string, Options> = {
 		describe: 'also send every record (as --json prints it) to an OpenTelemetry collector as OTLP/HTTP logs; --otlp=URL (base or /v1/logs URL), or --otlp alone for OTEL_EXPORTER_OTLP_* or http://localhost:4318',
 	},
 	'otlp-header': { type: 'string', array: true, requiresArg: true, describe: 'KEY=VALUE header for the OTLP requests (repeatable; adds to OTEL_EXPORTER_OTLP_HEADERS)' },
+	'self-stats': { type: 'boolean', describe: "at the end, the tool's own CPU time and peak memory (stderr; a self_stats record with --json)" },
 	verbose: { alias: 'v', type: 'count', describe: 'print libbpf and verifier messages and stack traces (-vv: debug)' },
 };
 
@@ -42,7 +43,7 @@ function topHelp(): string {
 		'Tools:',
 		...names.map((n) => `  ${n.padEnd(w)}  ${TOOLS[n].summary}`),
 		'',
-		'Tracing tools take the common options --json, --otlp[=URL], --cgroup PATH, --duration SECS, --perf-buffer and -v.',
+		'Tracing tools take the common options --json, --otlp[=URL], --cgroup PATH, --duration SECS, --perf-buffer, --self-stats and -v.',
 		"Run 'ebpf-tools <tool> --help' for a tool's options, or 'man ebpf-tools'.",
 		'',
 	].join('\n');
@@ -177,6 +178,7 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 			duration: argv.duration as number | undefined,
 			otlp: argv.otlp as string | undefined,
 			otlpHeaders: (argv['otlp-header'] as string[] | undefined) ?? [],
+			selfStats: !!argv['self-stats'],
 		};
 		Object.assign(argv, common);
 		Tracer.validateCommon(common);
@@ -189,6 +191,7 @@ export async function runTool(name: string, args: string[]): Promise<number> {
 		} else tracer = new Tracer(spec.name, common);
 		if (spec.needsKernel !== false) tracer.preflight();
 		await spec.run(tracer, argv);
+		if (common.selfStats) tracer.selfStats();
 		// detach and run the end-of-run summaries first: no record may reach
 		// the sink after it started shutting down (those would be dropped)
 		const closeError = tracer.close();

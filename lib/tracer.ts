@@ -21,6 +21,8 @@ export interface CommonArgs {
 	/** --otlp[=URL]: undefined when not given, '' for the OTEL_* variables or the default */
 	otlp?: string;
 	otlpHeaders?: string[];
+	/** --self-stats: the tool's own CPU and memory at the end */
+	selfStats?: boolean;
 }
 
 // Encoders for `const volatile` globals (little-endian, the BPF target's order
@@ -415,6 +417,21 @@ export class Tracer implements Disposable {
 
 	get lost(): number {
 		return this.lostReported;
+	}
+
+	/** The tool's own cost since it started (--self-stats): CPU time, its share of the wall time, peak RSS. */
+	selfStats(): void {
+		const cpu = process.cpuUsage();
+		const wall = process.uptime();
+		const maxRss = process.resourceUsage().maxRSS * 1024;
+		const user = cpu.user / 1e6;
+		const sys = cpu.system / 1e6;
+		this.out.info(
+			`${this.tool}: self: CPU ${(user + sys).toFixed(2)} s (user ${user.toFixed(2)}, sys ${sys.toFixed(2)}) in ${wall.toFixed(1)} s ` +
+				`(${((100 * (user + sys)) / Math.max(wall, 1e-3)).toFixed(1)}% of one CPU), peak RSS ${(maxRss / 2 ** 20).toFixed(1)} MiB, ${this.lostReported} events lost`,
+		);
+		if (this.out.records) this.out.record({ type: 'self_stats', cpu_user_s: user, cpu_sys_s: sys, wall_s: wall, max_rss_bytes: maxRss, lost: this.lostReported });
+		this.out.flush();
 	}
 
 	/** Register work to do at the end (summaries), before objects close. */

@@ -350,3 +350,19 @@ test('no tracefs and no CAP_SYS_ADMIN to mount it: -x falls back to raw syscall 
 	assert.match(res.stdout, new RegExp(`-2 /nonexistent-${mk}$`, 'm'));
 	assert.match(res.stdout, new RegExp(` 0 /bin/true ${mk}-ok$`, 'm'));
 });
+
+test('--self-stats: the tool\'s own CPU and peak memory at the end, on stderr and as a JSON record', (t) => {
+	if (!requireRoot(t)) return;
+	const r = runTool(['execsnoop', '--duration', '1', '--self-stats', '--json']);
+	assert.equal(r.code, 0, r.stderr);
+	assert.match(r.stderr, /^execsnoop: self: CPU \d+\.\d\d s \(user \d+\.\d\d, sys \d+\.\d\d\) in \d+\.\d s \(\d+\.\d% of one CPU\), peak RSS \d+\.\d MiB, 0 events lost$/m);
+	const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number | string>;
+	assert.equal(last.type, 'self_stats');
+	assert.ok((last.cpu_user_s as number) > 0 && (last.cpu_sys_s as number) >= 0 && (last.wall_s as number) >= 1);
+	// a Node process with the addon loaded: more than 20 MB, less than 2 GB
+	assert.ok((last.max_rss_bytes as number) > 20 << 20 && (last.max_rss_bytes as number) < 2 ** 31, String(last.max_rss_bytes));
+	assert.equal(last.lost, 0);
+	// without the option: nothing of the kind
+	const plain = runTool(['execsnoop', '--duration', '0.5']);
+	assert.doesNotMatch(plain.stderr, /self:/);
+});

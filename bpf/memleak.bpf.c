@@ -35,12 +35,7 @@ const volatile bool stop_on_seen = false;
 
 #define SIGSTOP	19
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 10240);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
-} stack_traces SEC(".maps");
+DEFINE_STACK_MAP(stack_traces, 10240);
 
 /*
  * Preallocated (as are all maps here): an update must never allocate, or in

@@ -21,12 +21,7 @@ const volatile bool filter_tid = false;
 const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
-} stack_traces SEC(".maps");
+DEFINE_STACK_MAP(stack_traces, 16384);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

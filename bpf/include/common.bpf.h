@@ -117,6 +117,19 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 		return bpf_map_lookup_elem(&name, &zero);           \
 	}
 
+#ifndef MAX_STACK_DEPTH
+#define MAX_STACK_DEPTH 127	/* PERF_MAX_STACK_DEPTH */
+#endif
+
+/* A STACK_TRACE map for bpf_get_stackid (user space may resize it before load). */
+#define DEFINE_STACK_MAP(name, entries)                                  \
+	struct {                                                         \
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);                  \
+		__uint(max_entries, entries);                            \
+		__uint(key_size, sizeof(__u32));                         \
+		__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));     \
+	} name SEC(".maps")
+
 /* floor(log2(v)) without loops (a loop costs the verifier far more). */
 static __always_inline __u64 log2_u32(__u32 v)
 {

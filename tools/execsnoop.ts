@@ -7,16 +7,15 @@ import type { ExecEvent } from '../lib/gen/execsnoop.js';
 import { splitNul } from '../lib/decode.js';
 import { Columns } from '../lib/output.js';
 import { tracepointExists } from '../lib/preflight.js';
+import { rawSyscallGlobals } from '../lib/syscalls.js';
 import { defineTool } from '../lib/tool.js';
-import { hhmmss, s64, u32 } from '../lib/tracer.js';
+import { hhmmss, u32 } from '../lib/tracer.js';
 import { resolveUid } from '../lib/users.js';
 
 /** most arguments the BPF side reads on the failure path (MAX_ARGS_LIMIT) */
 const MAX_ARGS_LIMIT = 60;
 
 /** execve / execveat syscall numbers, for the raw tracepoint fallback */
-const SYSCALLS: Record<string, [number, number]> = { x64: [59, 322], arm64: [221, 281] };
-
 interface Opts {
 	time?: boolean;
 	timestamp?: boolean;
@@ -105,8 +104,8 @@ export default defineTool<Opts>({
 		// failed execs: syscall tracepoints when tracefs has them, else raw syscall tracepoints
 		const classic = !!a.fails && t.tracefs && tracepointExists('syscalls', 'sys_enter_execveat');
 		const raw = !!a.fails && !classic;
-		const nr = SYSCALLS[process.arch];
-		if (raw && !nr) throw usage(`-x without tracefs is not supported on ${process.arch}`, 'mount tracefs at /sys/kernel/tracing');
+		const nr = raw ? rawSyscallGlobals(['execve', 'execveat']) : {};
+		if (!nr) throw usage(`-x without tracefs is not supported on ${process.arch}`, 'mount tracefs at /sys/kernel/tracing');
 		const autoload: Record<string, boolean> = {};
 		for (const p of failProgs) autoload[p] = classic;
 		for (const p of rawProgs) autoload[p] = raw;
@@ -117,8 +116,7 @@ export default defineTool<Opts>({
 				targ_uid: uid !== undefined ? u32(uid) : undefined,
 				targ_ppid: a.ppid ? u32(a.ppid) : undefined,
 				max_args: u32(a.maxArgs),
-				nr_execve: raw ? s64(nr[0]) : undefined,
-				nr_execveat: raw ? s64(nr[1]) : undefined,
+				...nr,
 			},
 		});
 		const clock = t.clock;

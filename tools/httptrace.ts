@@ -11,14 +11,10 @@ import type { HttpEvent } from '../lib/gen/httptrace.js';
 import { AF_INET, AF_INET6, formatAddr } from '../lib/net.js';
 import { tracepointExists } from '../lib/preflight.js';
 import { defineTool } from '../lib/tool.js';
-import { hhmmss, s64, u32 } from '../lib/tracer.js';
+import { rawSyscallGlobals } from '../lib/syscalls.js';
+import { hhmmss, u32 } from '../lib/tracer.js';
 
 type Side = 'client' | 'server';
-/** Syscall numbers for the raw fallback. */
-const SYSCALLS: Record<string, Record<string, number>> = {
-	x64: { read: 0, write: 1, close: 3, readv: 19, writev: 20, sendto: 44, recvfrom: 45, sendmsg: 46, recvmsg: 47 },
-	arm64: { close: 57, read: 63, write: 64, readv: 65, writev: 66, sendto: 206, recvfrom: 207, sendmsg: 211, recvmsg: 212 },
-};
 /** the PATH column: the row stays within 80 columns */
 const PATH_W = 25;
 
@@ -237,12 +233,11 @@ export default defineTool<Opts>({
 		];
 		// classic syscall tracepoints, or without tracefs the raw ones (every syscall, picked by number)
 		const raw = !t.tracefs;
-		const nr = SYSCALLS[process.arch];
-		if (raw && !nr) throw new ToolError('RUNTIME', `tracefs could not be mounted, and the syscall numbers of ${process.arch} are not known here`, 'mount tracefs at /sys/kernel/tracing');
+		const nr = raw ? rawSyscallGlobals(['read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg', 'close']) : {};
+		if (!nr) throw new ToolError('RUNTIME', `tracefs could not be mounted, and the syscall numbers of ${process.arch} are not known here`, 'mount tracefs at /sys/kernel/tracing');
 		const autoload: Record<string, boolean> = { raw_sys_enter: raw, raw_sys_exit: raw };
 		for (const [, prog] of calls) autoload[prog] = !raw;
-		const globals: Record<string, Buffer> = { targ_pid: u32(a.pid ?? 0) };
-		if (raw) for (const [k, v] of Object.entries(nr)) globals[`nr_${k}`] = s64(v);
+		const globals: Record<string, Buffer> = { targ_pid: u32(a.pid ?? 0), ...nr };
 		const lo = t.open('httptrace', { layouts: { http_event: HTTP_EVENT_LAYOUT }, globals, autoload });
 		if (raw) {
 			lo.attach('raw_sys_enter');

@@ -138,14 +138,19 @@ export function findObject(obj: string, pid: number | undefined, procRoot = '/pr
 	return undefined;
 }
 
+/** A process's state letter from /proc/PID/stat (R, S, T, Z, ...); undefined when it is gone. */
+function procState(pid: number): string | undefined {
+	try {
+		return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+	} catch {
+		return undefined;
+	}
+}
+
 /** A process that still runs (a zombie has ended: its memory is gone). */
 function alive(pid: number): boolean {
-	try {
-		const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
-		return state !== 'Z' && state !== 'X';
-	} catch {
-		return false;
-	}
+	const state = procState(pid);
+	return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
 /** One stack's outstanding memory, resolved. */
@@ -184,12 +189,8 @@ async function startStopped(cmd: string, toStderr: boolean): Promise<ChildProces
 	const pid = child.pid;
 	if (pid === undefined) throw new ToolError('RUNTIME', `-c ${cmd}: could not start /bin/sh`);
 	for (let i = 0; i < 1000; i++) {
-		let state = '';
-		try {
-			state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
-		} catch {
-			break;
-		}
+		const state = procState(pid);
+		if (state === undefined) break;
 		if (state === 'T' || state === 't') return child;
 		await new Promise((r) => setTimeout(r, 5));
 	}

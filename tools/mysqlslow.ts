@@ -12,15 +12,12 @@ import { tracepointExists } from '../lib/preflight.js';
 import { readSymbols, withElfFile } from '../lib/symbolize/elf.js';
 import { procPath } from '../lib/symbolize/procmaps.js';
 import { defineTool } from '../lib/tool.js';
-import { s64, u32, u64 } from '../lib/tracer.js';
+import { rawSyscallGlobals } from '../lib/syscalls.js';
+import { u32, u64 } from '../lib/tracer.js';
 import type { LoadedObject, Tracer } from '../lib/tracer.js';
 
 type Mode = 'usdt' | 'uprobe' | 'wire';
-/** Syscall numbers for the wire mode's raw fallback (no tracefs). */
-const SYSCALLS: Record<string, Record<string, number>> = {
-	x64: { read: 0, write: 1, close: 3, writev: 20, sendto: 44, recvfrom: 45 },
-	arm64: { close: 57, read: 63, write: 64, writev: 66, sendto: 206, recvfrom: 207 },
-};
+
 const MODES: Mode[] = ['usdt', 'uprobe', 'wire'];
 const SERVER_NAMES = ['mysqld', 'mariadbd'];
 
@@ -275,14 +272,14 @@ export default defineTool<Opts>({
 
 		// uprobe mode: each binary's dispatch_command, whose mangled name gives its argument layout
 		const syms = new Map(exes.map((e) => [e, dispatchSymbol(e)]));
-		const nr = SYSCALLS[process.arch];
-		const rawWire = !t.tracefs && !!nr;
+		const nr = t.tracefs ? undefined : rawSyscallGlobals(['read', 'recvfrom', 'write', 'sendto', 'writev', 'close']);
+		const rawWire = !!nr;
 		const lo = t.open('mysqlslow', {
 			autoload: { raw_sys_enter: rawWire, raw_sys_exit: rawWire },
 			layouts: { query_event: QUERY_EVENT_LAYOUT, wire_event: WIRE_EVENT_LAYOUT },
 			// one server (or -p): its pid filters every mode in the kernel; the wire mode needs it
 			globals: { targ_pid: u32(a.pid ?? (a.exe === undefined && servers.length === 1 ? servers[0].pid : 0)), min_ns: u64(minNs),
-				...(rawWire ? Object.fromEntries(Object.entries(nr).map(([k, v]) => [`nr_${k}`, s64(v)])) : {}) },
+				...nr },
 		});
 
 		const mode = attach(t, lo, forced, exes, syms, a.pid, servers);

@@ -8,8 +8,9 @@ import type { OpenEvent } from '../lib/gen/opensnoop.js';
 import { splitNul } from '../lib/decode.js';
 import { Columns } from '../lib/output.js';
 import { tracepointExists } from '../lib/preflight.js';
+import { rawSyscallGlobals } from '../lib/syscalls.js';
 import { defineTool } from '../lib/tool.js';
-import { s64, u32 } from '../lib/tracer.js';
+import { u32 } from '../lib/tracer.js';
 import { resolveUid } from '../lib/users.js';
 
 /** bpf/opensnoop.h */
@@ -20,7 +21,6 @@ export const DIR = { NONE: 0, OK: 1, TRUNCATED: 2, UNKNOWN: 3, DELETED: 4 } as c
 export const AT_FDCWD = -100;
 
 /** open, openat, openat2, creat syscall numbers (-1: none), for the raw tracepoint fallback */
-const SYSCALLS: Record<string, [number, number, number, number]> = { x64: [2, 257, 437, 85], arm64: [-1, 56, 437, -1] };
 
 /** O_* values (octal, as the kernel's uapi headers give them). */
 const GENERIC: Record<string, number> = {
@@ -263,8 +263,8 @@ export default defineTool<Opts>({
 		});
 		// syscall tracepoints when tracefs has them, else raw syscall tracepoints
 		const classic = t.tracefs && tracepointExists('syscalls', 'sys_enter_openat');
-		const nr = SYSCALLS[process.arch];
-		if (!classic && !nr) throw usage(`opensnoop without tracefs is not supported on ${process.arch}`, 'mount tracefs at /sys/kernel/tracing');
+		const nr = classic ? {} : rawSyscallGlobals(SYSCALL_NAMES);
+		if (!nr) throw usage(`opensnoop without tracefs is not supported on ${process.arch}`, 'mount tracefs at /sys/kernel/tracing');
 		const calls = SYSCALL_NAMES.filter((s) => classic && tracepointExists('syscalls', `sys_enter_${s}`) && tracepointExists('syscalls', `sys_exit_${s}`));
 		const autoload: Record<string, boolean> = { raw_sys_enter: !classic, raw_sys_exit: !classic };
 		for (const s of SYSCALL_NAMES) {
@@ -282,10 +282,7 @@ export default defineTool<Opts>({
 				full_path: a.fullPath ? Buffer.from([1]) : undefined,
 				targ_nflags: filters.length ? u32(filters.length) : undefined,
 				targ_flags: filters.length ? ff : undefined,
-				nr_open: !classic ? s64(nr[0]) : undefined,
-				nr_openat: !classic ? s64(nr[1]) : undefined,
-				nr_openat2: !classic ? s64(nr[2]) : undefined,
-				nr_creat: !classic ? s64(nr[3]) : undefined,
+				...nr,
 			},
 		});
 		let firstNs = -1;

@@ -106,10 +106,13 @@ export function hexdump(bytes: Uint8Array): string {
 	return lines.join('\n');
 }
 
+/** not fatal: invalid bytes become U+FFFD, as BCC's decode('utf-8', 'replace') */
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
 /** The captured bytes as printed: redacted (unless told not to), UTF-8 with replacement, or hex. */
 export function payload(bytes: Uint8Array, o: { hex: boolean; redact: boolean }): string {
 	if (o.hex) return hexdump(o.redact ? Buffer.from(redact(Buffer.from(bytes).toString('latin1')), 'latin1') : bytes);
-	const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+	const text = utf8.decode(bytes);
 	return o.redact ? redact(text) : text;
 }
 
